@@ -1,0 +1,124 @@
+"""Generation speed: seconds per batch and images/s, one JSON line per run.
+
+Two kinds of run:
+  * `--model emoji_64` (or a model dir): the bundled model end to end from
+    text states to tokens, plus the VQGAN decode, with its own config.
+  * a random-weight transformer at the peers' flags (../shared/peers):
+      SMALL:  --tokens-side 16 --hidden 256 --depth 4 --heads 4 --codebook 1024
+      MEDIUM: --tokens-side 16 --hidden 512 --depth 8 --heads 8 --codebook 8192
+    with --steps 12 --batch 4 --cfg on and random 77x768 text states, as the
+    peers get. MLP width is 4x hidden.
+
+What is timed is one XLA-compiled call of the whole decoding loop (all steps,
+CFG as one doubled batch), after --warmup untimed calls; the median of
+--repeats is reported. Only ratios taken in one run on one machine mean
+anything (see ../shared/peers/README.md).
+
+  python benchmarks/bench_generate.py --model emoji_64
+  python benchmarks/bench_generate.py --tokens-side 16 --hidden 256 \
+      --depth 4 --heads 4 --codebook 1024 --steps 12 --batch 4 --cfg on
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import tensorflow as tf
+
+from muse_tf.configs import SamplerConfig, TransformerConfig
+from muse_tf.models.transformer import MuseTransformer
+from muse_tf.pipeline import TextToImage, generate_tokens, seed_pair
+
+
+def _time(fn, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _random_text(batch, length, dim, seed):
+    return (tf.random.stateless_normal([batch, length, dim], [seed, 0]),
+            tf.ones([batch, length], tf.bool))
+
+
+def bench_config(args):
+    config = TransformerConfig(
+        codebook_size=args.codebook, image_tokens_per_side=args.tokens_side,
+        hidden_dim=args.hidden, num_layers=args.depth, num_heads=args.heads,
+        mlp_dim=4 * args.hidden, dropout=0.0, text_dim=args.text_dim)
+    transformer = MuseTransformer(config)
+    sampler = SamplerConfig(num_steps=args.steps)
+    cond = _random_text(args.batch, args.text_len, args.text_dim, 1)
+    uncond = _random_text(args.batch, args.text_len, args.text_dim, 2)
+    scale = tf.constant(3.0 if args.cfg == "on" else 0.0)
+    steps = tf.constant(args.steps)
+    run = tf.function(generate_tokens, jit_compile=True)
+    call = lambda: run(transformer, sampler, *cond, *uncond,  # noqa: E731
+                       seed_pair(tf.constant(0, tf.int64)), scale,
+                       steps).numpy()
+    times = _time(call, args.warmup, args.repeats)
+    return {"transformer_params": transformer.count_params(),
+            "config": (f"h{args.hidden} d{args.depth} H{args.heads} "
+                       f"K{args.codebook} {args.tokens_side}x"
+                       f"{args.tokens_side} steps{args.steps} b{args.batch} "
+                       f"cfg {args.cfg}"),
+            "times": times}
+
+
+def bench_model(args):
+    pipe = TextToImage.from_pretrained(args.model)
+    prompts = ["a ladybug emoji, Apple style"] * args.batch
+    steps = args.steps or pipe.config.sampler.num_steps
+    tokens = lambda: pipe.tokens(prompts, seed=0,  # noqa: E731
+                                 num_steps=steps)
+    times = _time(tokens, args.warmup, args.repeats)
+    ids = tf.constant(tokens())
+    decode_times = _time(lambda: pipe._decode(ids).numpy(), 1, args.repeats)
+    return {"transformer_params": pipe.transformer.count_params(),
+            "config": f"{args.model} steps{steps} b{args.batch} cfg on",
+            "times": times,
+            "decode_vq_seconds": statistics.median(decode_times)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None,
+                        help="bundled model name or model dir; otherwise a "
+                        "random-weight transformer at the flags below")
+    parser.add_argument("--tokens-side", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--codebook", type=int, default=1024)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--cfg", choices=["on", "off"], default="on")
+    parser.add_argument("--text-len", type=int, default=77)
+    parser.add_argument("--text-dim", type=int, default=768)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+
+    result = bench_model(args) if args.model else bench_config(args)
+    times = result.pop("times")
+    median = statistics.median(times)
+    print(json.dumps({
+        "peer": "muse_tf", "label": args.label, **result,
+        "seconds_per_batch_median": round(median, 4),
+        "seconds_per_batch_min": round(min(times), 4),
+        "images_per_second": round(args.batch / median, 3),
+        "all_times": [round(t, 4) for t in times],
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "versions": {"tensorflow": tf.__version__},
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""`muse-tf`: generate images and prepare data from the command line."""
+
+import argparse
+import os
+import re
+import sys
+
+
+def _slug(text, limit=48):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "image"
+
+
+def _generate(args):
+    import tensorflow as tf
+
+    from muse_tf.pipeline import TextToImage
+
+    pipe = TextToImage.from_pretrained(args.model)
+    negative = None
+    if args.negative_prompt is not None:
+        negative = [args.negative_prompt] * len(args.prompts)
+    images = pipe(args.prompts, negative, seed=args.seed,
+                  num_steps=args.num_steps, guidance_scale=args.guidance_scale)
+    os.makedirs(args.output, exist_ok=True)
+    for i, (prompt, image) in enumerate(zip(args.prompts, images)):
+        if args.scale > 1:
+            image = tf.image.resize(image[None], [image.shape[0] * args.scale,
+                                                  image.shape[1] * args.scale],
+                                    method="nearest")[0]
+        path = os.path.join(args.output, f"{i:03d}_{_slug(prompt)}.png")
+        tf.io.write_file(path, tf.io.encode_png(tf.cast(image, tf.uint8)))
+        print(f"wrote {path}  ({prompt!r}, seed {args.seed})")
+
+
+def _prepare_data(args):
+    import tensorflow_datasets as tfds
+
+    from muse_tf.data import emoji_captions
+
+    data_dir = os.path.expanduser(args.data_dir)
+    manual_dir = os.path.join(data_dir, "downloads", "manual")
+    emoji_captions.fetch_npm_sources(manual_dir)
+    builder = tfds.builder(f"emoji_captions/{args.config}", data_dir=data_dir)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=manual_dir))
+    print(f"prepared {builder.info.full_name} in {data_dir}: "
+          + ", ".join(f"{k} {v.num_examples}"
+                      for k, v in builder.info.splits.items()))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="muse-tf", description="Muse/MaskGIT text-to-image in "
+        "TensorFlow: generate images, prepare training data.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser(
+        "generate", help="generate PNG images from text prompts",
+        description="Generate one PNG image per prompt with a trained model "
+        "(by default the bundled emoji model) and print where it is.")
+    gen.add_argument("prompts", nargs="+", help="text prompts, one image each")
+    gen.add_argument("--model", default="emoji_64",
+                     help="bundled model name or model directory "
+                     "(default: emoji_64)")
+    gen.add_argument("--output", default="samples",
+                     help="output directory (default: samples)")
+    gen.add_argument("--seed", type=int, default=0,
+                     help="random seed; the same seed gives the same images")
+    gen.add_argument("--num-steps", type=int, default=None,
+                     help="decoding steps (default: the model's config)")
+    gen.add_argument("--guidance-scale", type=float, default=None,
+                     help="classifier-free guidance scale >= 0, reached at "
+                     "the last step (default: the model's config)")
+    gen.add_argument("--negative-prompt", default=None,
+                     help="steer away from this text (for every prompt)")
+    gen.add_argument("--scale", type=int, default=1,
+                     help="save images enlarged by this integer factor "
+                     "(nearest neighbour; default 1)")
+    gen.set_defaults(run=_generate)
+
+    prep = sub.add_parser(
+        "prepare-data", help="build the emoji caption dataset (TFDS)",
+        description="Fetch the emoji-datasource npm packages (npm pack) and "
+        "build the emoji_captions TFDS dataset. Needs the Noto Color Emoji "
+        "font: apt-get install fonts-noto-color-emoji.")
+    prep.add_argument("--data-dir", default="~/tensorflow_datasets",
+                      help="TFDS data directory (default: "
+                      "~/tensorflow_datasets)")
+    prep.add_argument("--config", default="full", choices=["full", "sample"],
+                      help="'full' (every emoji) or 'sample' (40 emoji, for "
+                      "tests)")
+    prep.set_defaults(run=_prepare_data)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except ValueError as e:
+        print(f"muse-tf {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

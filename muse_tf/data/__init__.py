@@ -1,0 +1,1 @@
+"""Datasets: the emoji caption set (a TFDS builder) and tf.data helpers."""

@@ -1,0 +1,1 @@
+"""Leaf Keras layers, one public class per file."""

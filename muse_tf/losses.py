@@ -1,0 +1,37 @@
+"""Training losses: masked-token cross-entropy and the VQGAN's GAN losses."""
+
+import tensorflow as tf
+
+
+def masked_token_loss(logits, targets, mask, label_smoothing=0.1):
+    """Cross-entropy over masked positions only (MaskGIT §3.2).
+
+    Args:
+      logits: float [B, L, V].
+      targets: int32 [B, L] true token ids.
+      mask: bool [B, L], True where the input was [MASK].
+      label_smoothing: MaskGIT uses 0.1.
+
+    Returns:
+      Scalar float32 mean over masked positions of the whole batch.
+    """
+    vocab = logits.shape[-1]
+    labels = (tf.one_hot(targets, vocab) * (1.0 - label_smoothing)
+              + label_smoothing / vocab)
+    # float32: a bf16 log-softmax over thousands of codes is too coarse.
+    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
+    per_token = -tf.reduce_sum(labels * log_probs, axis=-1)
+    weights = tf.cast(mask, tf.float32)
+    return tf.reduce_sum(per_token * weights) / tf.maximum(
+        tf.reduce_sum(weights), 1.0)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss of the discriminator (taming-transformers' VQGAN)."""
+    return 0.5 * (tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
+                  + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits)))
+
+
+def generator_adversarial_loss(fake_logits):
+    """The generator's side of the hinge GAN loss."""
+    return -tf.reduce_mean(fake_logits)

@@ -1,0 +1,1 @@
+"""Keras models: VQGAN tokenizer, masked transformer, discriminator."""

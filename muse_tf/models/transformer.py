@@ -1,0 +1,72 @@
+"""MuseTransformer: (image tokens, text states) -> logits (MUSE_NOTES §3).
+
+The base masked transformer of Muse: token embedding with a [MASK] id and
+learned 2D positions, `num_layers` blocks of self-attention, cross-attention
+to the projected text states, and MLP, then an MLM head with logits over the
+codebook. The "null" condition for classifier-free guidance is the frozen
+encoder's encoding of the empty prompt, so no extra weights are needed and a
+negative prompt takes its place naturally.
+
+Dimensions: B batch, L = side² image tokens, T text tokens, V codebook.
+"""
+
+import keras
+import tensorflow as tf
+
+from muse_tf.configs import TransformerConfig
+from muse_tf.layers.attention import TransformerBlock
+from muse_tf.layers.embeddings import ImageTokenEmbedding
+from muse_tf.layers.heads import MLMHead
+
+
+@keras.saving.register_keras_serializable(package="muse_tf")
+class MuseTransformer(keras.Model):
+    """Masked image-token transformer conditioned on text states."""
+
+    def __init__(self, config: TransformerConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = c = config
+        self.embedding = ImageTokenEmbedding(
+            c.codebook_size, c.image_tokens_per_side, c.hidden_dim,
+            c.dropout, name="embedding")
+        self.text_projection = keras.layers.Dense(c.hidden_dim,
+                                                  name="text_projection")
+        self.text_norm = keras.layers.LayerNormalization(epsilon=1e-6,
+                                                         name="text_norm")
+        self.blocks = [TransformerBlock(c.hidden_dim, c.num_heads, c.mlp_dim,
+                                        c.dropout, name=f"block_{i}")
+                       for i in range(c.num_layers)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6,
+                                                          name="final_norm")
+        self.head = MLMHead(c.hidden_dim, c.codebook_size, name="head")
+        # One forward pass creates every variable, so weights load and the
+        # optimizer builds before any training step.
+        self(tf.zeros([1, c.sequence_length], tf.int32),
+             tf.zeros([1, 1, c.text_dim]), tf.ones([1, 1], tf.bool))
+
+    def call(self, token_ids, text_states, text_mask, training=False):
+        """token_ids int32 [B, L]; text_states [B, T, text_dim]; text_mask
+        bool [B, T]. Returns float32 logits [B, L, V]."""
+        if token_ids.shape.rank != 2 or (
+                token_ids.shape[1] != self.config.sequence_length):
+            raise ValueError(
+                f"token_ids must have shape [batch, "
+                f"{self.config.sequence_length}], got {token_ids.shape}")
+        if text_states.shape.rank != 3:
+            raise ValueError("text_states must have shape [batch, length, "
+                             f"dim], got {text_states.shape}")
+        x = self.embedding(token_ids, training=training)
+        text = self.text_norm(self.text_projection(text_states))
+        text_mask = tf.cast(text_mask, tf.bool)
+        for block in self.blocks:
+            x = block(x, text, text_mask, training=training)
+        # float32 logits: the sampler's softmax and Gumbel ranking need them.
+        return tf.cast(self.head(self.final_norm(x)), tf.float32)
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(TransformerConfig.from_dict(config.pop("config")), **config)

@@ -1,0 +1,174 @@
+"""VQGAN image tokenizer (MUSE_NOTES §2; MaskGIT `vqgan_tokenizer.py`).
+
+Fully convolutional, with no attention blocks, so any image size that the
+downsampling factor divides encodes. Images are float32 in [-1, 1].
+
+Dimensions: B batch, H, W pixels, h, w token grid, D code embedding.
+"""
+
+import keras
+import tensorflow as tf
+
+from muse_tf.configs import VQGANConfig
+from muse_tf.layers.res_block import ResBlock
+from muse_tf.layers.vector_quantizer import VectorQuantizer
+
+
+def _check_images(images):
+    if images.shape.rank != 4 or images.shape[-1] != 3:
+        raise ValueError("images must have shape [batch, height, width, 3], "
+                         f"got shape {images.shape}")
+
+
+@keras.saving.register_keras_serializable(package="muse_tf")
+class VQGANEncoder(keras.layers.Layer):
+    """Images [B, H, W, 3] -> continuous codes [B, h, w, D]."""
+
+    def __init__(self, base_channels, channel_multipliers, num_res_blocks,
+                 embedding_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.base_channels = int(base_channels)
+        self.channel_multipliers = tuple(channel_multipliers)
+        self.num_res_blocks = int(num_res_blocks)
+        self.embedding_dim = int(embedding_dim)
+        self.conv_in = keras.layers.Conv2D(self.base_channels, 3,
+                                           padding="same", name="conv_in")
+        self.blocks = []
+        for level, mult in enumerate(self.channel_multipliers):
+            for i in range(self.num_res_blocks):
+                self.blocks.append(ResBlock(self.base_channels * mult,
+                                            name=f"res_{level}_{i}"))
+            if level < len(self.channel_multipliers) - 1:
+                self.blocks.append(keras.layers.Conv2D(
+                    self.base_channels * mult, 4, strides=2, padding="same",
+                    name=f"down_{level}"))
+        width = self.base_channels * self.channel_multipliers[-1]
+        self.blocks += [ResBlock(width, name=f"mid_{i}")
+                        for i in range(self.num_res_blocks)]
+        self.norm_out = keras.layers.GroupNormalization(min(32, width),
+                                                        name="norm_out")
+        self.conv_out = keras.layers.Conv2D(self.embedding_dim, 1,
+                                            name="conv_out")
+
+    def call(self, images):
+        x = self.conv_in(images)
+        for block in self.blocks:
+            x = block(x)
+        return self.conv_out(keras.activations.silu(self.norm_out(x)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(base_channels=self.base_channels,
+                      channel_multipliers=self.channel_multipliers,
+                      num_res_blocks=self.num_res_blocks,
+                      embedding_dim=self.embedding_dim)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="muse_tf")
+class VQGANDecoder(keras.layers.Layer):
+    """Code vectors [B, h, w, D] -> images [B, H, W, 3] (unclipped)."""
+
+    def __init__(self, base_channels, channel_multipliers, num_res_blocks,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.base_channels = int(base_channels)
+        self.channel_multipliers = tuple(channel_multipliers)
+        self.num_res_blocks = int(num_res_blocks)
+        width = self.base_channels * self.channel_multipliers[-1]
+        self.conv_in = keras.layers.Conv2D(width, 3, padding="same",
+                                           name="conv_in")
+        self.blocks = [ResBlock(width, name=f"mid_{i}")
+                       for i in range(self.num_res_blocks)]
+        levels = list(enumerate(self.channel_multipliers))[::-1]
+        for level, mult in levels:
+            for i in range(self.num_res_blocks):
+                self.blocks.append(ResBlock(self.base_channels * mult,
+                                            name=f"res_{level}_{i}"))
+            if level > 0:
+                # Nearest upsampling + conv avoids transposed-conv
+                # checkerboards.
+                self.blocks.append(keras.layers.UpSampling2D(
+                    2, name=f"upsample_{level}"))
+                self.blocks.append(keras.layers.Conv2D(
+                    self.base_channels * mult, 3, padding="same",
+                    name=f"up_{level}"))
+        self.norm_out = keras.layers.GroupNormalization(
+            min(32, self.base_channels * self.channel_multipliers[0]),
+            name="norm_out")
+        self.conv_out = keras.layers.Conv2D(3, 3, padding="same",
+                                            name="conv_out")
+
+    def call(self, codes):
+        x = self.conv_in(codes)
+        for block in self.blocks:
+            x = block(x)
+        return self.conv_out(keras.activations.silu(self.norm_out(x)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(base_channels=self.base_channels,
+                      channel_multipliers=self.channel_multipliers,
+                      num_res_blocks=self.num_res_blocks)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="muse_tf")
+class VQGAN(keras.Model):
+    """Encoder, vector quantizer and decoder built from a `VQGANConfig`.
+
+    `encode(images) -> ids` and `decode(ids) -> images` are the tokenizer
+    interface the transformers use; `call` is the training path and returns
+    (reconstruction, ids, quantizer loss).
+    """
+
+    def __init__(self, config: VQGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        c = config
+        self.encoder = VQGANEncoder(c.base_channels, c.channel_multipliers,
+                                    c.num_res_blocks, c.embedding_dim,
+                                    name="encoder")
+        self.quantizer = VectorQuantizer(c.codebook_size, c.embedding_dim,
+                                         c.commitment_cost, name="quantizer")
+        self.decoder = VQGANDecoder(c.base_channels, c.channel_multipliers,
+                                    c.num_res_blocks, name="decoder")
+        self.build_for_size(c.image_size)
+
+    def build_for_size(self, image_size):
+        # One forward pass creates every variable; the convolutional
+        # sublayers have no shape-only build of their own.
+        self(tf.zeros([1, image_size, image_size, 3]))
+
+    def call(self, images, training=False):
+        _check_images(images)
+        quantized, ids, loss = self.quantizer(self.encoder(images))
+        return self.decoder(quantized), ids, loss
+
+    def encode(self, images):
+        """float [B, H, W, 3] in [-1, 1] -> int32 token ids [B, h, w]."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        _check_images(images)
+        factor = self.config.downsampling_factor
+        if images.shape[1] is not None and (images.shape[1] % factor
+                                            or images.shape[2] % factor):
+            raise ValueError(f"image height and width must be multiples of "
+                             f"{factor}, got shape {images.shape}")
+        return self.quantizer(self.encoder(images))[1]
+
+    def decode(self, ids):
+        """int [B, h, w] token ids -> float32 images [B, H, W, 3] in [-1, 1]."""
+        ids = tf.convert_to_tensor(ids, tf.int32)
+        if ids.shape.rank != 3:
+            raise ValueError(f"token ids must have shape [batch, height, "
+                             f"width], got shape {ids.shape}")
+        images = self.decoder(self.quantizer.lookup(ids))
+        return tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(VQGANConfig.from_dict(config.pop("config")), **config)

@@ -1,0 +1,1 @@
+"""Mask schedules and the parallel decoding loop (pure TF functions)."""

@@ -1,0 +1,132 @@
+"""Iterative parallel decoding (MaskGIT §3.2, Algorithm; Muse §3.4).
+
+Each step predicts every position in one forward pass, samples the masked
+ones, and re-masks the least confident samples so that exactly
+⌊γ((t+1)/T)·N⌋ positions stay masked. Known tokens never change.
+
+Built for XLA/TPU: every shape is static, randomness is stateless from an
+explicit int32 [2] seed folded with the step, the loop is a tf.while_loop,
+and the re-masking cut-off comes from ranks (argsort) rather than a
+data-dependent top_k. The model enters as a `tokens_to_logits` closure, so
+the loop knows nothing about text or guidance.
+
+Dimensions: B batch, L image tokens, V codebook size.
+"""
+
+import math
+
+import tensorflow as tf
+
+from muse_tf.sampling.mask_schedule import mask_ratio
+
+
+def masked_count_after_step(step, num_steps, initial_masked, num_unknown,
+                            schedule="cosine"):
+    """How many positions stay masked after 0-based `step`: int32 [B].
+
+    ⌊γ((t+1)/T)·N⌋, clamped so each step uncovers at least one token while
+    any is masked (T steps always finish) and never below zero.
+    """
+    progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
+    total = tf.cast(initial_masked, tf.float32)
+    count = tf.cast(tf.floor(total * mask_ratio(progress, schedule, total)),
+                    tf.int32)
+    return tf.maximum(0, tf.minimum(count, num_unknown - 1))
+
+
+def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
+                 mask_token_id, choice_temperature, temperature=1.0,
+                 schedule="cosine"):
+    """Samples every masked slot, then re-masks the least confident ones.
+
+    Args:
+      tokens: int32 [B, L], `mask_token_id` where unknown.
+      logits: float32 [B, L, V], already guided.
+      step: int32 scalar, 0-based.
+      seed: int32 [2] stateless seed of the whole decode.
+      num_steps: T (int or int32 scalar).
+      initial_masked: int32 [B], N: masked count before the first step.
+      mask_token_id: the [MASK] id (= V).
+      choice_temperature: scale of the Gumbel noise added to confidences,
+        annealed linearly to 0 at the last step (MaskGIT uses 4.5).
+      temperature: sampling temperature for the token values.
+      schedule: mask schedule name.
+
+    Returns:
+      (next_tokens, sampled), both int32 [B, L]. `sampled` has every
+      position filled; `next_tokens` re-masks the least confident ones.
+    """
+    _, length, vocab = logits.shape
+    batch = tf.shape(logits)[0]
+    step_seed = tf.random.experimental.stateless_fold_in(seed, step)
+    sample_seed, gumbel_seed = tf.unstack(
+        tf.random.experimental.stateless_split(step_seed, num=2))
+
+    # float32: softmax and Gumbel ranking must not round under bf16.
+    logits = tf.cast(logits, tf.float32) / temperature
+    sampled = tf.random.stateless_categorical(
+        tf.reshape(logits, [-1, vocab]), 1, sample_seed, dtype=tf.int32)
+    unknown = tf.equal(tokens, mask_token_id)
+    sampled = tf.where(unknown, tf.reshape(sampled, [batch, length]), tokens)
+
+    progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
+    log_probs = tf.gather(tf.nn.log_softmax(logits), sampled, batch_dims=2)
+    uniform = tf.random.stateless_uniform(
+        [batch, length], gumbel_seed, minval=1e-20, maxval=1.0)
+    gumbel = -tf.math.log(-tf.math.log(uniform))
+    confidence = log_probs + choice_temperature * (1.0 - progress) * gumbel
+    # Known tokens must never be re-masked, so their confidence is +inf
+    # (not 1.0: a sampled token's log-probability can be 0 as well).
+    confidence = tf.where(unknown, confidence, math.inf)
+
+    num_unknown = tf.reduce_sum(tf.cast(unknown, tf.int32), axis=-1)
+    mask_len = masked_count_after_step(step, num_steps, initial_masked,
+                                       num_unknown, schedule)
+    # Ranks instead of a value cut-off: ties (e.g. log p = 0 for several
+    # tokens once the noise has annealed) would otherwise mask fewer than
+    # mask_len. argsort is stable and static-shaped, so XLA compiles it.
+    ranks = tf.argsort(tf.argsort(confidence, axis=-1, stable=True),
+                       axis=-1, stable=True)
+    remask = ranks < mask_len[:, None]
+    return tf.where(remask, mask_token_id, sampled), sampled
+
+
+def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
+           choice_temperature=4.5, temperature=1.0, schedule="cosine"):
+    """Runs `num_steps` of parallel decoding from `tokens`.
+
+    Args:
+      tokens_to_logits: f(tokens int32 [B, L], step int32) -> float32
+        [B, L, V] guided logits.
+      tokens: int32 [B, L] start tokens; all [MASK] to generate, partly
+        known to inpaint.
+      seed: int32 [2].
+      num_steps: T, a Python int or an int32 scalar tensor (a serving
+        input; the loop's trip count may be dynamic under XLA).
+      mask_token_id, choice_temperature, temperature, schedule: see
+        `sampler_step`.
+
+    Returns:
+      int32 [B, L] tokens with no [MASK] left (known tokens unchanged).
+    """
+    tokens = tf.convert_to_tensor(tokens, tf.int32)
+    seed = tf.convert_to_tensor(seed, tf.int32)
+    num_steps = tf.convert_to_tensor(num_steps, tf.int32)
+    initial_masked = tf.reduce_sum(
+        tf.cast(tf.equal(tokens, mask_token_id), tf.int32), axis=-1)
+
+    def body(step, current, _):
+        logits = tokens_to_logits(current, step)
+        current, sampled = sampler_step(
+            current, logits, step, seed, num_steps=num_steps,
+            initial_masked=initial_masked, mask_token_id=mask_token_id,
+            choice_temperature=choice_temperature, temperature=temperature,
+            schedule=schedule)
+        # Keep the loop state's static shape whatever the closure's logits.
+        return (step + 1, tf.ensure_shape(current, tokens.shape),
+                tf.ensure_shape(sampled, tokens.shape))
+
+    _, _, sampled = tf.while_loop(
+        lambda step, *_: step < num_steps, body,
+        (tf.constant(0), tokens, tokens))
+    return sampled

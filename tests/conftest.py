@@ -1,0 +1,62 @@
+"""Shared fixtures: tiny configs and models built once per session.
+
+`import tensorflow` and tracing dominate test time, so models are built once
+and shared; every test uses the "tiny" preset (8x8 tokens, 2 small layers).
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from muse_tf.configs import get_preset
+
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)
+    tf.random.set_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    return get_preset("tiny")
+
+
+@pytest.fixture(scope="session")
+def text_encoder(tiny_config):
+    from muse_tf.text.encoder import build_text_encoder
+    return build_text_encoder(tiny_config.text)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tiny_config, text_encoder):
+    from muse_tf.pipeline import TextToImage
+    return TextToImage(tiny_config, text_encoder=text_encoder)
+
+
+class _HashEncoder(tf.Module):
+    """A small string -> token-states encoder, saved as a SavedModel."""
+
+    def __init__(self, length=6, dim=8):
+        super().__init__()
+        self.length = length
+        self.table = tf.Variable(
+            tf.random.stateless_normal([97, dim], [4, 2]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def __call__(self, prompts):
+        words = tf.strings.split(tf.strings.lower(prompts))
+        ids = tf.strings.to_hash_bucket_fast(words, 97)
+        states = tf.gather(self.table, ids).to_tensor(
+            shape=[None, self.length, self.table.shape[1]])
+        mask = tf.ones_like(ids, tf.bool).to_tensor(
+            False, shape=[None, self.length])
+        return {"sequence_output": states, "input_mask": mask}
+
+
+@pytest.fixture(scope="session")
+def hub_encoder_path(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("hub") / "encoder")
+    tf.saved_model.save(_HashEncoder(), path)
+    return path

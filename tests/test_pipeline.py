@@ -1,0 +1,74 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from muse_tf.configs import ModelConfig, TextConfig
+from muse_tf.pipeline import TextToImage
+
+
+def test_generates_uint8_images(tiny_config, tiny_pipeline):
+    images = tiny_pipeline(["a ladybug", "a cat"], seed=1, num_steps=3)
+    size = tiny_config.vqgan.image_size
+    assert images.shape == (2, size, size, 3) and images.dtype == np.uint8
+
+
+def test_same_seed_same_images_other_seed_other_images(tiny_pipeline):
+    a = tiny_pipeline(["a ladybug"], seed=3, num_steps=3)
+    b = tiny_pipeline(["a ladybug"], seed=3, num_steps=3)
+    c = tiny_pipeline(["a ladybug"], seed=4, num_steps=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_negative_prompt_changes_the_result(tiny_pipeline):
+    plain = tiny_pipeline.tokens(["a ladybug"], seed=5, guidance_scale=5.0)
+    negative = tiny_pipeline.tokens(["a ladybug"], ["a red beetle"], seed=5,
+                                    guidance_scale=5.0)
+    assert not np.array_equal(plain, negative)
+
+
+def test_guidance_zero_ignores_the_negative_prompt(tiny_pipeline):
+    plain = tiny_pipeline.tokens(["a ladybug"], seed=5, guidance_scale=0.0)
+    negative = tiny_pipeline.tokens(["a ladybug"], ["a red beetle"], seed=5,
+                                    guidance_scale=0.0)
+    np.testing.assert_array_equal(plain, negative)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(prompts=[]), "prompts must be a non-empty list"),
+    (dict(prompts=["a", 3]), "prompts must be strings"),
+    (dict(prompts=["a"], num_steps=0), "num_steps"),
+    (dict(prompts=["a"], num_steps=-2), "num_steps"),
+    (dict(prompts=["a"], guidance_scale=float("nan")), "guidance_scale"),
+    (dict(prompts=["a"], guidance_scale=-1.0), "guidance_scale"),
+    (dict(prompts=["a", "b"], negative_prompts=["c"]), "negative_prompts"),
+])
+def test_bad_input_is_a_value_error(tiny_pipeline, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_pipeline(**kwargs)
+
+
+def test_save_and_load_gives_the_same_tokens(tiny_pipeline, tmp_path):
+    tiny_pipeline.save(str(tmp_path))
+    loaded = TextToImage.from_pretrained(str(tmp_path))
+    np.testing.assert_array_equal(
+        loaded.tokens(["a ladybug"], seed=2, num_steps=3),
+        tiny_pipeline.tokens(["a ladybug"], seed=2, num_steps=3))
+
+
+def test_unknown_model_is_a_value_error():
+    with pytest.raises(ValueError, match="no_such_model"):
+        TextToImage.from_pretrained("no_such_model")
+
+
+def test_pipeline_with_a_hub_text_encoder(tiny_config, hub_encoder_path):
+    config = ModelConfig(
+        vqgan=tiny_config.vqgan,
+        transformer=dataclasses.replace(tiny_config.transformer, text_dim=8),
+        text=TextConfig(kind="hub", handle=hub_encoder_path, max_length=6,
+                        output_dim=8),
+        sampler=tiny_config.sampler)
+    pipe = TextToImage(config)
+    images = pipe(["a red ladybug"], seed=0, num_steps=2)
+    assert images.shape == (1, 16, 16, 3)

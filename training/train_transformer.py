@@ -1,0 +1,102 @@
+"""Trains the base masked transformer on a TFDS caption dataset.
+
+The frozen VQGAN (a `train_vqgan.py` work directory, or saved weights) and
+text encoder run once over the data; their outputs are cached in the work
+directory, then the transformer trains on (tokens, caption states).
+
+Example (the bundled emoji model):
+  python training/train_transformer.py --preset emoji_64 \
+      --vqgan-workdir runs/vqgan --workdir runs/transformer --num-steps 2000
+"""
+
+import argparse
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from muse_tf.configs import get_preset
+from muse_tf.data import pretokenize
+from muse_tf.models.vqgan import VQGAN
+from muse_tf.text.encoder import build_text_encoder
+from muse_tf.training.checkpointing import restore_model
+from muse_tf.training.loop import run_training
+from muse_tf.training.transformer_trainer import (TransformerTrainConfig,
+                                                  TransformerTrainer)
+
+
+def restore_vqgan(config, workdir):
+    """The VQGAN of the latest checkpoint of a train_vqgan.py work dir."""
+    vqgan = VQGAN(config, name="vqgan")
+    restore_model(vqgan, os.path.join(workdir, "checkpoints"), "vqgan")
+    return vqgan
+
+
+def prepare(args, model_config):
+    """Returns (tokens [N, L], caption_ids [N, C], states, masks, null)."""
+    os.makedirs(args.workdir, exist_ok=True)
+    path = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    images, captions = pretokenize.load_caption_dataset(
+        args.dataset, "train", args.data_dir)
+    distinct = sorted({c for cs in captions for c in cs} | {""})
+    index = {c: i for i, c in enumerate(distinct)}
+    caption_ids = np.array([[index[c] for c in cs] for cs in captions],
+                           np.int32)
+    encoder = build_text_encoder(model_config.text)
+    states = pretokenize.cached(path("text_states.npy"), lambda: (
+        pretokenize.encode_captions(encoder, distinct)[0]))
+    masks = pretokenize.cached(path("text_masks.npy"), lambda: (
+        encoder.tokenizer(tf.constant(distinct))[1].numpy()))
+    tokens = pretokenize.cached(path("tokens.npy"), lambda: (
+        pretokenize.encode_images(
+            restore_vqgan(model_config.vqgan, args.vqgan_workdir), images)))
+    null = index[""]
+    return tokens, caption_ids, states, masks, null
+
+
+def batches(tokens, caption_ids, states, masks, batch_size, seed=0):
+    """Endless batches; each example takes one of its captions at random."""
+    states = tf.constant(states)
+    masks = tf.constant(masks)
+    ds = tf.data.Dataset.from_tensor_slices((tokens, caption_ids))
+    ds = ds.repeat().shuffle(len(tokens), seed=seed)
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
+    rng = tf.random.Generator.from_seed(seed)
+    for batch_tokens, batch_captions in ds:
+        pick = rng.uniform([batch_size], 0, batch_captions.shape[1], tf.int32)
+        ids = tf.gather(batch_captions, pick, batch_dims=1)
+        yield {"tokens": batch_tokens,
+               "text_states": tf.cast(tf.gather(states, ids), tf.float32),
+               "text_mask": tf.gather(masks, ids)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="emoji_64")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--vqgan-workdir", required=True)
+    parser.add_argument("--dataset", default="emoji_captions")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--num-steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--prepare-only", action="store_true")
+    args = parser.parse_args(argv)
+
+    model_config = get_preset(args.preset)
+    tokens, caption_ids, states, masks, null = prepare(args, model_config)
+    if args.prepare_only:
+        return
+    trainer = TransformerTrainer(
+        model_config.transformer, states[null:null + 1].astype(np.float32),
+        masks[null:null + 1], TransformerTrainConfig(
+            learning_rate=args.learning_rate, decay_steps=args.num_steps))
+    run_training(trainer, batches(tokens, caption_ids, states, masks,
+                                  args.batch_size),
+                 args.workdir, args.num_steps,
+                 checkpoint_every=args.checkpoint_every)
+
+
+if __name__ == "__main__":
+    main()
