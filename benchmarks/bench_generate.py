@@ -115,7 +115,8 @@ def main():
         "seconds_per_batch_min": round(min(times), 4),
         "images_per_second": round(args.batch / median, 3),
         "all_times": [round(t, 4) for t in times],
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "intra_op_threads":
+            tf.config.threading.get_intra_op_parallelism_threads(),
         "versions": {"tensorflow": tf.__version__},
     }))
 

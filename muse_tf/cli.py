@@ -7,7 +7,8 @@ import sys
 
 
 def _slug(text, limit=48):
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "image"
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit]
+    return slug or "image"
 
 
 def _generate(args):

@@ -111,8 +111,9 @@ class TextConfig(_Serializable):
             raise ValueError("max_length must leave room for [CLS] text [SEP]")
 
 
-_SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
-_GUIDANCE_SCHEDULES = ("linear", "constant")
+# Mask schedules γ of MaskGIT's Table 3 (formulas in sampling/mask_schedule).
+SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
+GUIDANCE_SCHEDULES = ("linear", "constant")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,13 +132,13 @@ class SamplerConfig(_Serializable):
     guidance_schedule: str = "linear"
 
     def __post_init__(self):
-        if self.schedule not in _SCHEDULES:
+        if self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown mask schedule {self.schedule!r}; "
-                             f"expected one of {_SCHEDULES}")
-        if self.guidance_schedule not in _GUIDANCE_SCHEDULES:
+                             f"expected one of {SCHEDULES}")
+        if self.guidance_schedule not in GUIDANCE_SCHEDULES:
             raise ValueError(
                 f"Unknown guidance schedule {self.guidance_schedule!r}; "
-                f"expected one of {_GUIDANCE_SCHEDULES}")
+                f"expected one of {GUIDANCE_SCHEDULES}")
         check_num_steps(self.num_steps)
         check_guidance_scale(self.guidance_scale)
         if not self.temperature > 0:
@@ -210,9 +211,10 @@ PRESETS = {
         vqgan=VQGANConfig(image_size=64, base_channels=32,
                           channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
                           codebook_size=512, embedding_dim=32),
+        # No dropout: a short CPU run over ~9k images underfits, not over.
         transformer=TransformerConfig(
             codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
-            num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.1),
+            num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.0),
         text=TextConfig(max_length=32),
         sampler=SamplerConfig(num_steps=12, guidance_scale=3.0)),
     # MaskGIT's ImageNet 256 model (MUSE_NOTES §2-3), with our text encoder.

@@ -15,7 +15,6 @@ come from its own package.
 import json
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from muse_tf.configs import (ModelConfig, check_guidance_scale,
@@ -168,7 +167,8 @@ class TextToImage(tf.Module):
                           else guidance_scale)
         check_num_steps(num_steps)
         check_guidance_scale(guidance_scale)
-        states, mask = self._encode_text(tf.constant(prompts + negative_prompts))
+        states, mask = self._encode_text(
+            tf.constant(prompts + negative_prompts))
         n = len(prompts)
         tokens = self._generate(
             states[:n], mask[:n], states[n:], mask[n:],

@@ -11,7 +11,6 @@ import tensorflow as tf
 from muse_tf.configs import get_preset
 
 
-
 @pytest.fixture(autouse=True)
 def _seed():
     np.random.seed(0)

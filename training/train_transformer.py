@@ -6,7 +6,8 @@ directory, then the transformer trains on (tokens, caption states).
 
 Example (the bundled emoji model):
   python training/train_transformer.py --preset emoji_64 \
-      --vqgan-workdir runs/vqgan --workdir runs/transformer --num-steps 2000
+      --vqgan-workdir runs/vqgan --workdir runs/transformer --num-steps 2000 \
+      --model-dir muse_tf/presets/emoji_64
 """
 
 import argparse
@@ -18,6 +19,7 @@ import tensorflow as tf
 from muse_tf.configs import get_preset
 from muse_tf.data import pretokenize
 from muse_tf.models.vqgan import VQGAN
+from muse_tf.pipeline import TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import run_training
@@ -79,9 +81,15 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--num-steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="peak learning rate (warm-up, cosine decay)")
+    parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--model-dir", default=None,
+                        help="after training, write a model directory "
+                        "(config, transformer and VQGAN weights) that "
+                        "TextToImage.from_pretrained and muse-tf load")
     args = parser.parse_args(argv)
 
     model_config = get_preset(args.preset)
@@ -91,11 +99,18 @@ def main(argv=None):
     trainer = TransformerTrainer(
         model_config.transformer, states[null:null + 1].astype(np.float32),
         masks[null:null + 1], TransformerTrainConfig(
-            learning_rate=args.learning_rate, decay_steps=args.num_steps))
+            learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
+            decay_steps=args.num_steps))
     run_training(trainer, batches(tokens, caption_ids, states, masks,
                                   args.batch_size),
                  args.workdir, args.num_steps,
                  checkpoint_every=args.checkpoint_every)
+    if args.model_dir:
+        TextToImage(model_config, transformer=trainer.model,
+                    vqgan=restore_vqgan(model_config.vqgan,
+                                        args.vqgan_workdir)).save(
+                                            args.model_dir)
+        print(f"wrote model directory {args.model_dir}")
 
 
 if __name__ == "__main__":

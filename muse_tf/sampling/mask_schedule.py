@@ -14,7 +14,7 @@ import math
 
 import tensorflow as tf
 
-SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
+from muse_tf.configs import SCHEDULES
 
 
 def mask_ratio(progress, schedule="cosine", total_tokens=None):

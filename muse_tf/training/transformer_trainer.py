@@ -41,7 +41,7 @@ class TransformerTrainer:
     """Owns the transformer, its AdamW optimizer and the step counter."""
 
     def __init__(self, config: TransformerConfig, null_states, null_mask,
-                 train_config: TransformerTrainConfig = TransformerTrainConfig()):
+                 train_config=TransformerTrainConfig()):
         """null_states [1, T, text_dim] and null_mask [1, T]: the encoding of
         the empty prompt, the condition of dropped examples."""
         self.config = config

@@ -22,7 +22,9 @@ from muse_tf.training.checkpointing import model_variables
 
 @dataclasses.dataclass(frozen=True)
 class VQGANTrainConfig:
-    learning_rate: float = 2e-4
+    learning_rate: float = 2e-4  # Peak, after warm-up; cosine decay after.
+    warmup_steps: int = 200
+    decay_steps: int = 100000
     beta_1: float = 0.9  # Adam betas of Muse Table 5.
     beta_2: float = 0.99
     adversarial_weight: float = 0.1
@@ -43,12 +45,16 @@ class VQGANTrainer:
                                                 name="discriminator")
         self.discriminator(tf.zeros([1, config.image_size, config.image_size,
                                      3]))  # Creates its variables.
-        self.generator_optimizer = keras.optimizers.Adam(
-            tc.learning_rate, beta_1=tc.beta_1, beta_2=tc.beta_2,
-            clipnorm=tc.clipnorm)
-        self.discriminator_optimizer = keras.optimizers.Adam(
-            tc.learning_rate, beta_1=tc.beta_1, beta_2=tc.beta_2,
-            clipnorm=tc.clipnorm)
+        def adam():
+            schedule = keras.optimizers.schedules.CosineDecay(
+                0.0, tc.decay_steps, alpha=0.1, warmup_target=tc.learning_rate,
+                warmup_steps=tc.warmup_steps)
+            return keras.optimizers.Adam(schedule, beta_1=tc.beta_1,
+                                         beta_2=tc.beta_2,
+                                         clipnorm=tc.clipnorm)
+
+        self.generator_optimizer = adam()
+        self.discriminator_optimizer = adam()
         # Built now so a checkpoint restores their slots eagerly.
         self.generator_optimizer.build(self.vqgan.trainable_variables)
         self.discriminator_optimizer.build(
@@ -88,4 +94,5 @@ class VQGANTrainer:
                 "loss/quantizer": quantizer_loss,
                 "loss/generator_adversarial": generator_loss,
                 "loss/discriminator": disc_loss,
-                "codebook/used_in_batch": tf.cast(codes_used, tf.float32)}
+                "codebook/used_in_batch": tf.cast(codes_used, tf.float32),
+                "learning_rate": self.generator_optimizer.learning_rate}

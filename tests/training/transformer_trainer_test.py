@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from muse_tf.training.loop import NonFiniteLossError, run_training
+from muse_tf.training.transformer_trainer import (TransformerTrainConfig,
+                                                  TransformerTrainer)
+
+B, T = 8, 5
+
+
+def _trainer(tiny_config, **kwargs):
+    c = tiny_config.transformer
+    null = np.zeros([1, T, c.text_dim], np.float32)
+    return TransformerTrainer(c, null, np.ones([1, T], bool),
+                              TransformerTrainConfig(**kwargs))
+
+
+def _batches(tiny_config, text_scale=1.0):
+    """A fixed batch: two 'captions', each always with the same tokens."""
+    c = tiny_config.transformer
+    rng = np.random.default_rng(0)
+    patterns = rng.integers(0, c.codebook_size, [2, c.sequence_length])
+    texts = rng.normal(size=[2, T, c.text_dim]).astype(np.float32)
+    which = np.arange(B) % 2
+    batch = {"tokens": tf.constant(patterns[which], tf.int32),
+             "text_states": tf.constant(texts[which] * text_scale),
+             "text_mask": tf.ones([B, T], tf.bool)}
+    return tf.data.Dataset.from_tensors(batch).repeat()
+
+
+def test_training_lowers_masked_token_loss(tiny_config):
+    trainer = _trainer(tiny_config, learning_rate=3e-3, warmup_steps=1)
+    batch = next(iter(_batches(tiny_config)))
+    losses = [float(trainer.train_step(batch)["loss/masked_token"])
+              for _ in range(30)]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+
+
+def test_masking_matches_the_sampled_rates(tiny_config):
+    trainer = _trainer(tiny_config)
+    tokens = tf.zeros([64, tiny_config.transformer.sequence_length], tf.int32)
+    inputs, mask = trainer.mask_batch(tokens, tf.constant([1, 2]))
+    mask_id = tiny_config.transformer.mask_token_id
+    np.testing.assert_array_equal(inputs.numpy() == mask_id, mask.numpy())
+    assert mask.numpy().sum(axis=1).min() >= 1  # Never zero targets.
+
+
+def test_condition_drop_uses_null_text_for_about_ten_percent(tiny_config):
+    trainer = _trainer(tiny_config)
+    states = tf.ones([4000, T, tiny_config.transformer.text_dim])
+    dropped, _ = trainer.drop_condition(states, tf.ones([4000, T], tf.bool),
+                                        tf.constant([3, 4]))
+    rate = float(tf.reduce_mean(tf.cast(
+        tf.reduce_all(dropped == 0.0, axis=[1, 2]), tf.float32)))
+    assert abs(rate - 0.1) < 0.02
+
+
+def test_run_resumes_from_the_last_checkpoint(tiny_config, tmp_path):
+    workdir = str(tmp_path)
+    first = _trainer(tiny_config)
+    run_training(first, _batches(tiny_config), workdir, num_steps=4,
+                 checkpoint_every=2, summary_every=2)
+    weights = [v.numpy() for v in first.model.variables]
+
+    second = _trainer(tiny_config)
+    run_training(second, _batches(tiny_config), workdir, num_steps=4)
+    assert int(second.step.numpy()) == 4  # Nothing left to do: restored.
+    for a, b in zip(weights, second.model.variables):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert int(second.optimizer.iterations.numpy()) == 4
+    run_training(second, _batches(tiny_config), workdir, num_steps=6)
+    assert int(second.step.numpy()) == 6
+    assert tf.train.latest_checkpoint(f"{workdir}/checkpoints").endswith("-6")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+        tiny_config, tmp_path):
+    workdir = str(tmp_path)
+    trainer = _trainer(tiny_config)
+    run_training(trainer, _batches(tiny_config), workdir, num_steps=2,
+                 checkpoint_every=2)
+    with pytest.raises(NonFiniteLossError, match="ckpt-2"):
+        run_training(trainer, _batches(tiny_config, text_scale=np.nan),
+                     workdir, num_steps=4, checkpoint_every=1)
+    assert tf.train.latest_checkpoint(f"{workdir}/checkpoints").endswith("-2")
+
+
+def test_train_step_compiles_with_xla(tiny_config):
+    trainer = _trainer(tiny_config, jit_compile=True)
+    batch = next(iter(_batches(tiny_config)))
+    metrics = trainer.train_step(batch)
+    assert np.isfinite(float(metrics["loss/masked_token"]))
+    assert "HloModule" in trainer.train_step.experimental_get_compiler_ir(
+        batch)(stage="hlo")
