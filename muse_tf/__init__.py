@@ -3,3 +3,10 @@
 Start with `muse_tf.pipeline.TextToImage.from_pretrained("emoji_64")`, the
 bundled model, or `muse-tf generate --help`.
 """
+
+
+def load(path):
+    """Loads an exported SavedModel as a pipeline: `load(p)(["a prompt"])`."""
+    from muse_tf.saved_pipeline import SavedPipeline
+
+    return SavedPipeline(path)

@@ -49,6 +49,28 @@ def _prepare_data(args):
                       for k, v in builder.info.splits.items()))
 
 
+def _export(args):
+    from muse_tf.export import export
+
+    path = export(args.model, args.out_dir, args.max_batch, args.max_steps)
+    print(f"wrote SavedModel {path}")
+
+
+def add_export_arguments(parser):
+    """Arguments of `muse-tf export`, shared with export/export_savedmodel."""
+    parser.add_argument("model", help="bundled model name (e.g. emoji_64) "
+                        "or model directory")
+    parser.add_argument("out_dir", help="SavedModel directory; for TF "
+                        "Serving, a numbered version dir such as "
+                        "models/muse/1")
+    parser.add_argument("--max-batch", type=int, default=16,
+                        help="largest prompt batch the model accepts "
+                        "(default 16)")
+    parser.add_argument("--max-steps", type=int, default=64,
+                        help="largest num_steps the model accepts "
+                        "(default 64)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
@@ -78,6 +100,14 @@ def build_parser():
                      help="save images enlarged by this integer factor "
                      "(nearest neighbour; default 1)")
     gen.set_defaults(run=_generate)
+
+    exp = sub.add_parser(
+        "export", help="export a model as a SavedModel for TF Serving",
+        description="Export the whole pipeline (tokenizer, text encoder, "
+        "decoding loop, VQGAN decoder, PNG encoding) as one SavedModel with "
+        "the signatures serving_default, generate_tokens and decode_tokens.")
+    add_export_arguments(exp)
+    exp.set_defaults(run=_export)
 
     prep = sub.add_parser(
         "prepare-data", help="build the emoji caption dataset (TFDS)",

@@ -59,3 +59,12 @@ def hub_encoder_path(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("hub") / "encoder")
     tf.saved_model.save(_HashEncoder(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def exported_tiny(tiny_pipeline, tmp_path_factory):
+    """The tiny pipeline exported as a SavedModel (version dir 1)."""
+    from muse_tf.export import MuseServingModule
+    path = str(tmp_path_factory.mktemp("export") / "muse" / "1")
+    return MuseServingModule(tiny_pipeline, max_batch=4, max_steps=8).save(
+        path)

@@ -1,10 +1,11 @@
 """PatchGAN discriminator for the VQGAN's adversarial loss (MUSE_NOTES §2)."""
 
 import keras
+from muse_tf.models.base import ExportedByMuseServing
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class PatchDiscriminator(keras.Model):
+class PatchDiscriminator(ExportedByMuseServing, keras.Model):
     """Images [B, H, W, 3] -> real/fake logits per patch [B, h, w, 1].
 
     Strided convs with LeakyReLU as in pix2pix/taming-transformers; GroupNorm

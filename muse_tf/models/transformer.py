@@ -17,10 +17,11 @@ from muse_tf.configs import TransformerConfig
 from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
+from muse_tf.models.base import ExportedByMuseServing
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MuseTransformer(keras.Model):
+class MuseTransformer(ExportedByMuseServing, keras.Model):
     """Masked image-token transformer conditioned on text states."""
 
     def __init__(self, config: TransformerConfig, **kwargs):

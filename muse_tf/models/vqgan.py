@@ -12,6 +12,7 @@ import tensorflow as tf
 from muse_tf.configs import VQGANConfig
 from muse_tf.layers.res_block import ResBlock
 from muse_tf.layers.vector_quantizer import VectorQuantizer
+from muse_tf.models.base import ExportedByMuseServing
 
 
 def _check_images(images):
@@ -114,7 +115,7 @@ class VQGANDecoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class VQGAN(keras.Model):
+class VQGAN(ExportedByMuseServing, keras.Model):
     """Encoder, vector quantizer and decoder built from a `VQGANConfig`.
 
     `encode(images) -> ids` and `decode(ids) -> images` are the tokenizer

@@ -13,6 +13,7 @@ Dimensions: B batch, T tokens, D width, H heads.
 import keras
 import numpy as np
 import tensorflow as tf
+from muse_tf.models.base import ExportedByMuseServing
 
 _EPS = 1e-12
 
@@ -70,7 +71,7 @@ class BertLayer(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class BertEncoder(keras.Model):
+class BertEncoder(ExportedByMuseServing, keras.Model):
     """Token ids + mask -> last hidden states [B, T, D] (BERT, no pooler)."""
 
     def __init__(self, vocab_size=30522, hidden_dim=384, num_layers=6,

@@ -1,0 +1,167 @@
+"""The whole generation pipeline as one SavedModel for TF Serving.
+
+Prompt strings go in, PNG bytes come out: the SavedModel holds the tf-text
+tokenizer (its vocabulary as an asset), the frozen text encoder, the
+XLA-compiled decoding loop — the same compiled function the Python pipeline
+runs, so a seed gives the same bytes in both — and the VQGAN decoder.
+
+Signatures (optional inputs have defaults recorded in the SignatureDef, so
+TF Serving and `tf.saved_model.load` fill them in):
+
+  serving_default(prompt string [B], negative_prompt string [B] = [] (none),
+                  seed int64 [] = 0, guidance_scale float32 [] = model's,
+                  num_steps int32 [] = model's)
+      -> image_bytes string [B] (PNG), tokens int32 [B, L]
+  generate_tokens(same inputs) -> tokens int32 [B, L]
+  decode_tokens(tokens int32 [B, L]) -> image_bytes string [B]
+
+The `_bytes` suffix makes TF Serving's REST API return base64. Bad input is
+an InvalidArgument error from `tf.debugging` checks: an empty prompt batch,
+a batch over `max_batch`, `num_steps` outside [1, max_steps], a NaN or
+negative guidance scale, a negative prompt batch of another size. Prompts
+longer than the tokenizer window are truncated to it (`TextConfig.
+max_length` word pieces, [CLS] and [SEP] included).
+
+Adding a signature is one method that returns a dict of tensors plus one
+entry in `signatures()`.
+"""
+
+import os
+
+import tensorflow as tf
+
+from muse_tf.pipeline import seed_pair
+
+DEFAULT_MAX_BATCH = 16
+DEFAULT_MAX_STEPS = 64
+
+
+class MuseServingModule(tf.Module):
+    """Serving signatures around a `TextToImage` pipeline."""
+
+    def __init__(self, pipeline, max_batch=DEFAULT_MAX_BATCH,
+                 max_steps=DEFAULT_MAX_STEPS, name="muse_serving"):
+        super().__init__(name=name)
+        self.pipeline = pipeline
+        self.max_batch = int(max_batch)
+        self.max_steps = int(max_steps)
+        sampler = pipeline.config.sampler
+        length = pipeline.config.transformer.sequence_length
+        prompt_specs = [
+            tf.TensorSpec([None], tf.string, name="prompt"),
+            tf.TensorSpec([None], tf.string, name="negative_prompt"),
+            tf.TensorSpec([], tf.int64, name="seed"),
+            tf.TensorSpec([], tf.float32, name="guidance_scale"),
+            tf.TensorSpec([], tf.int32, name="num_steps"),
+        ]
+        defaults = dict(
+            negative_prompt=tf.constant([], tf.string),
+            seed=tf.constant(0, tf.int64),
+            guidance_scale=tf.constant(sampler.guidance_scale, tf.float32),
+            num_steps=tf.constant(sampler.num_steps, tf.int32))
+
+        # Tensor defaults on a tf.function with an input signature become
+        # SignatureDef defaults (optional inputs for TF Serving).
+        def serving_default(prompt, negative_prompt=defaults[
+                "negative_prompt"], seed=defaults["seed"],
+                guidance_scale=defaults["guidance_scale"],
+                num_steps=defaults["num_steps"]):
+            tokens = self._tokens(prompt, negative_prompt, seed,
+                                  guidance_scale, num_steps)
+            return {"image_bytes": self._png(tokens), "tokens": tokens}
+
+        def generate_tokens(prompt, negative_prompt=defaults[
+                "negative_prompt"], seed=defaults["seed"],
+                guidance_scale=defaults["guidance_scale"],
+                num_steps=defaults["num_steps"]):
+            return {"tokens": self._tokens(prompt, negative_prompt, seed,
+                                           guidance_scale, num_steps)}
+
+        def decode_tokens(tokens):
+            checks = [tf.debugging.assert_greater(
+                tf.shape(tokens)[0], 0, message="tokens batch is empty")]
+            codebook = pipeline.config.transformer.codebook_size
+            checks.append(tf.debugging.assert_non_negative(
+                tokens, message="token ids must be >= 0"))
+            checks.append(tf.debugging.assert_less(
+                tokens, codebook,
+                message=f"token ids must be < codebook size {codebook}"))
+            with tf.control_dependencies(checks):
+                return {"image_bytes": self._png(tf.identity(tokens))}
+
+        self.serving_default = tf.function(serving_default,
+                                           input_signature=prompt_specs)
+        self.generate_tokens = tf.function(generate_tokens,
+                                           input_signature=prompt_specs)
+        self.decode_tokens = tf.function(decode_tokens, input_signature=[
+            tf.TensorSpec([None, length], tf.int32, name="tokens")])
+
+    def _check_inputs(self, prompt, negative_prompt, guidance_scale,
+                      num_steps):
+        batch = tf.size(prompt)
+        negatives = tf.size(negative_prompt)
+        return [
+            tf.debugging.assert_greater(batch, 0,
+                                        message="prompt batch is empty"),
+            tf.debugging.assert_less_equal(
+                batch, self.max_batch,
+                message=f"prompt batch is larger than {self.max_batch}"),
+            tf.debugging.Assert(
+                tf.logical_or(tf.equal(negatives, 0),
+                              tf.equal(negatives, batch)),
+                ["negative_prompt must be empty or have one entry per "
+                 "prompt; sizes:", negatives, batch]),
+            tf.debugging.assert_greater_equal(
+                num_steps, 1, message="num_steps must be >= 1"),
+            tf.debugging.assert_less_equal(
+                num_steps, self.max_steps,
+                message=f"num_steps must be <= {self.max_steps}"),
+            tf.debugging.assert_all_finite(
+                guidance_scale, message="guidance_scale must be finite"),
+            tf.debugging.assert_greater_equal(
+                guidance_scale, 0.0, message="guidance_scale must be >= 0"),
+        ]
+
+    def _tokens(self, prompt, negative_prompt, seed, guidance_scale,
+                num_steps):
+        checks = self._check_inputs(prompt, negative_prompt, guidance_scale,
+                                    num_steps)
+        with tf.control_dependencies(checks):
+            batch = tf.size(prompt)
+            negative_prompt = tf.cond(
+                tf.equal(tf.size(negative_prompt), 0),
+                lambda: tf.fill([batch], ""), lambda: negative_prompt)
+            states, mask = self.pipeline.text_encoder(
+                tf.concat([prompt, negative_prompt], 0))
+        cond_states, uncond_states = tf.split(states, 2)
+        cond_mask, uncond_mask = tf.split(mask, 2)
+        return self.pipeline._generate(
+            cond_states, cond_mask, uncond_states, uncond_mask,
+            seed_pair(seed), guidance_scale, num_steps)
+
+    def _png(self, tokens):
+        images = self.pipeline._decode(tokens)
+        return tf.map_fn(tf.io.encode_png, images,
+                         fn_output_signature=tf.string)
+
+    def signatures(self):
+        return {"serving_default": self.serving_default,
+                "generate_tokens": self.generate_tokens,
+                "decode_tokens": self.decode_tokens}
+
+    def save(self, out_dir):
+        """Writes the SavedModel to `out_dir` (e.g. models/muse/1 for TF
+        Serving's numbered versions)."""
+        os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
+        tf.saved_model.save(self, out_dir, signatures=self.signatures())
+        return out_dir
+
+
+def export(model, out_dir, max_batch=DEFAULT_MAX_BATCH,
+           max_steps=DEFAULT_MAX_STEPS):
+    """Exports a bundled model name, model dir or `TextToImage` pipeline."""
+    from muse_tf.pipeline import TextToImage
+
+    if not isinstance(model, TextToImage):
+        model = TextToImage.from_pretrained(model)
+    return MuseServingModule(model, max_batch, max_steps).save(out_dir)
