@@ -86,6 +86,11 @@ def main(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--init-from", default=None,
+                        help="model directory whose transformer weights start "
+                        "a new run (e.g. muse_tf/presets/emoji_64 to train "
+                        "the bundled model further; optimizer state is not "
+                        "taken)")
     parser.add_argument("--model-dir", default=None,
                         help="after training, write a model directory "
                         "(config, transformer and VQGAN weights) that "
@@ -101,6 +106,12 @@ def main(argv=None):
         masks[null:null + 1], TransformerTrainConfig(
             learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
             decay_steps=args.num_steps))
+    # Restore order: resume from --workdir if it has a checkpoint (inside
+    # run_training), else start from --init-from's weights, else scratch.
+    checkpoints = os.path.join(args.workdir, "checkpoints")
+    if args.init_from and not tf.train.latest_checkpoint(checkpoints):
+        trainer.model.load_weights(
+            os.path.join(args.init_from, "transformer.weights.h5"))
     run_training(trainer, batches(tokens, caption_ids, states, masks,
                                   args.batch_size),
                  args.workdir, args.num_steps,
