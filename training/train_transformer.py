@@ -6,7 +6,7 @@ directory, then the transformer trains on (tokens, caption states).
 
 Example (the bundled emoji model):
   python training/train_transformer.py --preset emoji_64 \
-      --vqgan-workdir runs/vqgan --workdir runs/transformer --num-steps 2000 \
+      --vqgan runs/vqgan --workdir runs/transformer --num-steps 2000 \
       --model-dir muse_tf/presets/emoji_64
 """
 
@@ -23,21 +23,29 @@ from muse_tf.pipeline import TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import run_training
-from muse_tf.training.transformer_trainer import (TransformerTrainConfig,
-                                                  TransformerTrainer)
+from muse_tf.training.transformer_trainer import (
+    TransformerTrainConfig,
+    TransformerTrainer,
+)
 
 
-def restore_vqgan(config, workdir):
-    """The VQGAN of the latest checkpoint of a train_vqgan.py work dir."""
+def load_vqgan(config, path):
+    """The frozen VQGAN: a model directory's `vqgan.weights.h5`, else the
+    latest checkpoint of a train_vqgan.py work directory."""
     vqgan = VQGAN(config, name="vqgan")
-    restore_model(vqgan, os.path.join(workdir, "checkpoints"), "vqgan")
+    weights = os.path.join(path, "vqgan.weights.h5")
+    if os.path.exists(weights):
+        vqgan(tf.zeros([1, config.image_size, config.image_size, 3]))
+        vqgan.load_weights(weights)
+    else:
+        restore_model(vqgan, os.path.join(path, "checkpoints"), "vqgan")
     return vqgan
 
 
 def prepare(args, model_config):
     """Returns (tokens [N, L], caption_ids [N, C], states, masks, null)."""
     os.makedirs(args.workdir, exist_ok=True)
-    path = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    path = lambda name: os.path.join(args.workdir, name)
     images, captions = pretokenize.load_caption_dataset(
         args.dataset, "train", args.data_dir)
     distinct = sorted({c for cs in captions for c in cs} | {""})
@@ -45,13 +53,18 @@ def prepare(args, model_config):
     caption_ids = np.array([[index[c] for c in cs] for cs in captions],
                            np.int32)
     encoder = build_text_encoder(model_config.text)
+    text_key = pretokenize.fingerprint(
+        distinct, model_config.text.to_dict(),
+        *[w.numpy() for w in encoder.weights])
     states = pretokenize.cached(path("text_states.npy"), lambda: (
-        pretokenize.encode_captions(encoder, distinct)[0]))
+        pretokenize.encode_captions(encoder, distinct)[0]), text_key)
     masks = pretokenize.cached(path("text_masks.npy"), lambda: (
-        encoder.tokenizer(tf.constant(distinct))[1].numpy()))
+        encoder.tokenizer(tf.constant(distinct))[1].numpy()), text_key)
+    vqgan = load_vqgan(model_config.vqgan, args.vqgan)
+    image_key = pretokenize.fingerprint(
+        images, *[w.numpy() for w in vqgan.weights])
     tokens = pretokenize.cached(path("tokens.npy"), lambda: (
-        pretokenize.encode_images(
-            restore_vqgan(model_config.vqgan, args.vqgan_workdir), images)))
+        pretokenize.encode_images(vqgan, images)), image_key)
     null = index[""]
     return tokens, caption_ids, states, masks, null
 
@@ -76,7 +89,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="emoji_64")
     parser.add_argument("--workdir", required=True)
-    parser.add_argument("--vqgan-workdir", required=True)
+    parser.add_argument("--vqgan", required=True,
+                        help="the frozen VQGAN: a train_vqgan.py work "
+                        "directory or a model directory")
     parser.add_argument("--dataset", default="emoji_captions")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--num-steps", type=int, default=2000)
@@ -118,9 +133,8 @@ def main(argv=None):
                  checkpoint_every=args.checkpoint_every)
     if args.model_dir:
         TextToImage(model_config, transformer=trainer.model,
-                    vqgan=restore_vqgan(model_config.vqgan,
-                                        args.vqgan_workdir)).save(
-                                            args.model_dir)
+                    vqgan=load_vqgan(model_config.vqgan, args.vqgan)).save(
+                        args.model_dir)
         print(f"wrote model directory {args.model_dir}")
 
 

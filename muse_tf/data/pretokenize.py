@@ -6,6 +6,8 @@ ids once, and each distinct caption becomes token states once. Both are
 cached as .npy files in the training work directory.
 """
 
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -51,10 +53,34 @@ def encode_captions(text_encoder, captions, batch_size=256):
     return np.concatenate(states), np.concatenate(masks)
 
 
-def cached(path, make):
-    """Loads the .npy at `path`, or computes it with `make()` and saves it."""
-    if os.path.exists(path):
-        return np.load(path)
+def fingerprint(*parts):
+    """A short hex digest of strings, arrays and JSON-able values."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def cached(path, make, key):
+    """Loads the .npy at `path` if it was made from `key`, else remakes it.
+
+    `key` (a `fingerprint` of everything the value depends on: the caption
+    list, the image bytes, the encoder's weights) is stored beside the
+    array. A cache made from other inputs is never reused silently: a
+    rebuilt dataset with the same size but other captions would otherwise
+    pair images with the wrong text states.
+    """
+    key_path = path + ".key"
+    if os.path.exists(path) and os.path.exists(key_path):
+        with open(key_path) as f:
+            if f.read() == key:
+                return np.load(path)
+        print(f"{path} was made from other inputs; recomputing")
     value = make()
     np.save(path, value)
+    with open(key_path, "w") as f:
+        f.write(key)
     return value

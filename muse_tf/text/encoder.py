@@ -60,6 +60,10 @@ class MiniLMTextEncoder(tf.Module):
             load_file(os.path.join(model_dir, "model.safetensors")))
         self.bert.trainable = False
 
+    @property
+    def weights(self):
+        return self.bert.weights
+
     def __call__(self, prompts):
         ids, mask = self.tokenizer(prompts)
         return self.bert(ids, mask), mask
@@ -97,6 +101,10 @@ class HubTextEncoder(tf.Module):
         self.layer = hub.KerasLayer(handle, trainable=False)
         self(tf.constant(["a"]))  # Fails now, not mid-generation, on a bad
         # output name or width.
+
+    @property
+    def weights(self):
+        return self.layer.weights
 
     def __call__(self, prompts):
         outputs = self.layer(prompts)
