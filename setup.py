@@ -21,6 +21,8 @@ setuptools.setup(
         # tensorflow-datasets imports it without declaring it.
         "importlib_resources",
         "tensorboard==2.21.0",
+        # The official TF Serving protos for `muse-tf client` (gRPC).
+        "tensorflow-serving-api==2.21.0",
         "safetensors",
         "pillow",
         "tqdm",

@@ -59,7 +59,7 @@ def bench_config(args):
     scale = tf.constant(3.0 if args.cfg == "on" else 0.0)
     steps = tf.constant(args.steps)
     run = tf.function(generate_tokens, jit_compile=True)
-    call = lambda: run(transformer, sampler, *cond, *uncond,  # noqa: E731
+    call = lambda: run(transformer, sampler, *cond, *uncond,
                        seed_pair(tf.constant(0, tf.int64)), scale,
                        steps).numpy()
     times = _time(call, args.warmup, args.repeats)
@@ -75,7 +75,7 @@ def bench_model(args):
     pipe = TextToImage.from_pretrained(args.model)
     prompts = ["a ladybug emoji, Apple style"] * args.batch
     steps = args.steps or pipe.config.sampler.num_steps
-    tokens = lambda: pipe.tokens(prompts, seed=0,  # noqa: E731
+    tokens = lambda: pipe.tokens(prompts, seed=0,
                                  num_steps=steps)
     times = _time(tokens, args.warmup, args.repeats)
     ids = tf.constant(tokens())

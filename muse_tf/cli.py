@@ -1,4 +1,5 @@
-"""`muse-tf`: generate images and prepare data from the command line."""
+"""`muse-tf`: generate, export, serve-client and prepare data from the
+command line."""
 
 import argparse
 import os
@@ -22,15 +23,41 @@ def _generate(args):
         negative = [args.negative_prompt] * len(args.prompts)
     images = pipe(args.prompts, negative, seed=args.seed,
                   num_steps=args.num_steps, guidance_scale=args.guidance_scale)
-    os.makedirs(args.output, exist_ok=True)
-    for i, (prompt, image) in enumerate(zip(args.prompts, images)):
+    pngs = []
+    for image in images:
         if args.scale > 1:
             image = tf.image.resize(image[None], [image.shape[0] * args.scale,
                                                   image.shape[1] * args.scale],
                                     method="nearest")[0]
-        path = os.path.join(args.output, f"{i:03d}_{_slug(prompt)}.png")
-        tf.io.write_file(path, tf.io.encode_png(tf.cast(image, tf.uint8)))
-        print(f"wrote {path}  ({prompt!r}, seed {args.seed})")
+        pngs.append(tf.io.encode_png(tf.cast(image, tf.uint8)).numpy())
+    _write_pngs(args.output, args.prompts, pngs, args.seed)
+
+
+def _write_pngs(output, prompts, pngs, seed):
+    os.makedirs(output, exist_ok=True)
+    for i, (prompt, png) in enumerate(zip(prompts, pngs)):
+        path = os.path.join(output, f"{i:03d}_{_slug(prompt)}.png")
+        with open(path, "wb") as f:
+            f.write(png)
+        print(f"wrote {path}  ({prompt!r}, seed {seed})")
+
+
+def _client(args):
+    from muse_tf import serving_client
+
+    client = serving_client.connect(args.server, rest=args.rest,
+                                    model_name=args.model_name,
+                                    timeout=args.timeout)
+    negative = None
+    if args.negative_prompt is not None:
+        negative = [args.negative_prompt] * len(args.prompts)
+    try:
+        pngs = serving_client.generate_png(
+            client, args.prompts, negative, seed=args.seed,
+            guidance_scale=args.guidance_scale, num_steps=args.num_steps)
+    finally:
+        client.close()
+    _write_pngs(args.output, args.prompts, pngs, args.seed)
 
 
 def _prepare_data(args):
@@ -74,7 +101,8 @@ def add_export_arguments(parser):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
-        "TensorFlow: generate images, prepare training data.")
+        "TensorFlow: generate images, export a SavedModel, query a model "
+        "server, prepare training data.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -108,6 +136,36 @@ def build_parser():
         "the signatures serving_default, generate_tokens and decode_tokens.")
     add_export_arguments(exp)
     exp.set_defaults(run=_export)
+
+    cli = sub.add_parser(
+        "client", help="generate images with a model served by TF Serving",
+        description="Send prompts to a TF Serving model server running an "
+        "exported Muse SavedModel (gRPC PredictionService, or the REST API "
+        "with --rest) and write the returned PNG images. Options left out "
+        "take the defaults recorded in the SavedModel.")
+    cli.add_argument("prompts", nargs="+", help="text prompts, one image each")
+    cli.add_argument("--server", required=True,
+                     help="HOST:PORT of the model server (gRPC port, e.g. "
+                     "localhost:8500; REST port with --rest, e.g. "
+                     "localhost:8501)")
+    cli.add_argument("--rest", action="store_true",
+                     help="use the REST API instead of gRPC")
+    cli.add_argument("--model-name", default="muse",
+                     help="the served model's name (default: muse)")
+    cli.add_argument("--output", default="samples",
+                     help="output directory (default: samples)")
+    cli.add_argument("--seed", type=int, default=0,
+                     help="random seed; the same seed gives the same images")
+    cli.add_argument("--num-steps", type=int, default=None,
+                     help="decoding steps (default: the SavedModel's)")
+    cli.add_argument("--guidance-scale", type=float, default=None,
+                     help="classifier-free guidance scale >= 0 (default: "
+                     "the SavedModel's)")
+    cli.add_argument("--negative-prompt", default=None,
+                     help="steer away from this text (for every prompt)")
+    cli.add_argument("--timeout", type=float, default=300.0,
+                     help="seconds to wait for the server (default 300)")
+    cli.set_defaults(run=_client)
 
     prep = sub.add_parser(
         "prepare-data", help="build the emoji caption dataset (TFDS)",

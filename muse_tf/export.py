@@ -28,6 +28,7 @@ entry in `signatures()`.
 
 import os
 
+import keras
 import tensorflow as tf
 
 from muse_tf.pipeline import seed_pair
@@ -45,6 +46,14 @@ class MuseServingModule(tf.Module):
         self.pipeline = pipeline
         self.max_batch = int(max_batch)
         self.max_steps = int(max_steps)
+        # TF1 loaders (TF Serving, `saved_model_cli run`, Session.run)
+        # restore only the variables the object graph reaches as raw
+        # tf.Variables; Keras 3 wraps each in a keras.Variable, whose copy
+        # the functions do not read (keras-team/keras#20095). Tracking the
+        # raw variables too makes both loaders see the trained weights.
+        self._tf_variables = [
+            w.value if isinstance(w, keras.Variable) else w
+            for w in pipeline.weights]
         sampler = pipeline.config.sampler
         length = pipeline.config.transformer.sequence_length
         prompt_specs = [
@@ -54,11 +63,11 @@ class MuseServingModule(tf.Module):
             tf.TensorSpec([], tf.float32, name="guidance_scale"),
             tf.TensorSpec([], tf.int32, name="num_steps"),
         ]
-        defaults = dict(
-            negative_prompt=tf.constant([], tf.string),
-            seed=tf.constant(0, tf.int64),
-            guidance_scale=tf.constant(sampler.guidance_scale, tf.float32),
-            num_steps=tf.constant(sampler.num_steps, tf.int32))
+        defaults = {
+            "negative_prompt": tf.constant([], tf.string),
+            "seed": tf.constant(0, tf.int64),
+            "guidance_scale": tf.constant(sampler.guidance_scale, tf.float32),
+            "num_steps": tf.constant(sampler.num_steps, tf.int32)}
 
         # Tensor defaults on a tf.function with an input signature become
         # SignatureDef defaults (optional inputs for TF Serving).
@@ -109,8 +118,8 @@ class MuseServingModule(tf.Module):
             tf.debugging.Assert(
                 tf.logical_or(tf.equal(negatives, 0),
                               tf.equal(negatives, batch)),
-                ["negative_prompt must be empty or have one entry per "
-                 "prompt; sizes:", negatives, batch]),
+                [("negative_prompt must be empty or have one entry per "
+                 "prompt; sizes:"), negatives, batch]),
             tf.debugging.assert_greater_equal(
                 num_steps, 1, message="num_steps must be >= 1"),
             tf.debugging.assert_less_equal(

@@ -17,8 +17,7 @@ import os
 
 import tensorflow as tf
 
-from muse_tf.configs import (ModelConfig, check_guidance_scale,
-                             check_num_steps)
+from muse_tf.configs import ModelConfig, check_guidance_scale, check_num_steps
 from muse_tf.data.pipeline import to_uint8
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.models.vqgan import VQGAN
@@ -132,6 +131,12 @@ class TextToImage(tf.Module):
         self.transformer.save_weights(
             os.path.join(model_dir, "transformer.weights.h5"))
         self.vqgan.save_weights(os.path.join(model_dir, "vqgan.weights.h5"))
+
+    @property
+    def weights(self):
+        """Every weight: transformer, VQGAN and frozen text encoder."""
+        return (self.transformer.weights + self.vqgan.weights
+                + list(self.text_encoder.weights))
 
     # === Graph functions (also what the SavedModel exports) ===
 

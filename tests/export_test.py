@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -11,22 +12,38 @@ import tensorflow as tf
 
 import muse_tf
 
-# Runs in a fresh process with the TF2 loader; prints the sha256 of every
-# PNG and the decoded shapes.
+# Runs in a fresh process: loads the SavedModel with the TF2 loader and, if
+# asked, with the TF1 loader + Session.run on the SignatureDef's tensor
+# names (how TF Serving runs a model); prints the PNGs' sha256 and shapes.
 _FRESH_PROCESS = r"""
 import hashlib, json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401
-path = sys.argv[1]
+path, with_tf1 = sys.argv[1], sys.argv[2] == "tf1"
+prompts = ["a ladybug emoji, Apple style", "a cat"]
+
+def report(pngs):
+    return {"sha": [hashlib.sha256(b).hexdigest() for b in pngs],
+            "shapes": [list(tf.io.decode_png(b).shape) for b in pngs]}
+
 loaded = tf.saved_model.load(path)
 out = loaded.signatures["serving_default"](
-    prompt=tf.constant(["a ladybug", "a cat"]),
-    negative_prompt=tf.constant([], tf.string),
+    prompt=tf.constant(prompts), negative_prompt=tf.constant([], tf.string),
     seed=tf.constant(7, tf.int64), guidance_scale=tf.constant(2.0),
-    num_steps=tf.constant(3))
-tf2 = [hashlib.sha256(b).hexdigest() for b in out["image_bytes"].numpy()]
-shapes = [list(tf.io.decode_png(b).shape) for b in out["image_bytes"].numpy()]
-print(json.dumps({"tf2": tf2, "shapes": shapes}))
+    num_steps=tf.constant(4))
+result = {"tf2": report(out["image_bytes"].numpy())}
+if with_tf1:
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
+        sig = meta.signature_def["serving_default"]
+        feed = {sig.inputs["prompt"].name: prompts,
+                sig.inputs["seed"].name: 7,
+                sig.inputs["guidance_scale"].name: 2.0,
+                sig.inputs["num_steps"].name: 4}
+        # negative_prompt is left out: its SignatureDef default applies.
+        pngs = sess.run(sig.outputs["image_bytes"].name, feed)
+    result["tf1"] = report(pngs)
+print(json.dumps(result))
 """
 
 
@@ -35,29 +52,44 @@ def _sha(pngs):
 
 
 @pytest.fixture(scope="module")
-def fresh_process_results(exported_tiny):
+def bundled_pipeline():
+    from muse_tf.pipeline import TextToImage
+    return TextToImage.from_pretrained("emoji_64")
+
+
+@pytest.fixture(scope="module")
+def exported_bundled(bundled_pipeline, tmp_path_factory):
+    from muse_tf.export import MuseServingModule
+    path = str(tmp_path_factory.mktemp("bundled") / "muse" / "1")
+    return MuseServingModule(bundled_pipeline, max_batch=4).save(path)
+
+
+@pytest.fixture(scope="module")
+def fresh_process_results(exported_bundled):
     runs = [subprocess.run([sys.executable, "-c", _FRESH_PROCESS,
-                            exported_tiny], capture_output=True, text=True,
-                           timeout=300, check=True) for _ in range(2)]
+                            exported_bundled, loader], capture_output=True,
+                           text=True, timeout=600, check=True)
+            for loader in ("tf1", "tf2-only")]
     return [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
 
 
 @pytest.mark.slow
-def test_fresh_process_loads_the_savedmodel(tiny_config,
-                                            fresh_process_results):
-    size = tiny_config.vqgan.image_size
+def test_bundled_export_loads_with_tf2_and_tf1_loaders(
+        bundled_pipeline, fresh_process_results):
+    size = bundled_pipeline.config.vqgan.image_size
     first, second = fresh_process_results
-    assert first["shapes"] == [[size, size, 3]] * 2
-    assert second == first  # Byte-identical across two processes.
+    assert first["tf2"]["shapes"] == [[size, size, 3]] * 2
+    assert first["tf1"] == first["tf2"]  # Session.run gives the same bytes.
+    assert second["tf2"] == first["tf2"]  # ... and so does a 2nd process.
 
 
 @pytest.mark.slow
-def test_savedmodel_matches_python_pipeline_bytes(tiny_pipeline,
-                                                  fresh_process_results):
-    images = tiny_pipeline(["a ladybug", "a cat"], seed=7, guidance_scale=2.0,
-                           num_steps=3)
+def test_bundled_export_matches_python_pipeline_bytes(bundled_pipeline,
+                                                      fresh_process_results):
+    images = bundled_pipeline(["a ladybug emoji, Apple style", "a cat"],
+                              seed=7, guidance_scale=2.0, num_steps=4)
     pngs = [tf.io.encode_png(image).numpy() for image in images]
-    assert _sha(pngs) == fresh_process_results[0]["tf2"]
+    assert _sha(pngs) == fresh_process_results[0]["tf2"]["sha"]
 
 
 def test_load_gives_a_python_pipeline_with_signature_defaults(
@@ -72,21 +104,21 @@ def test_load_gives_a_python_pipeline_with_signature_defaults(
 
 
 @pytest.mark.parametrize("override, message", [
-    (dict(prompt=tf.constant([], tf.string)), "prompt batch is empty"),
-    (dict(prompt=tf.constant(["a"] * 5)), "prompt batch is larger than 4"),
-    (dict(num_steps=tf.constant(0)), "num_steps must be >= 1"),
-    (dict(num_steps=tf.constant(9)), "num_steps must be <= 8"),
-    (dict(guidance_scale=tf.constant(float("nan"))),
+    ({"prompt": tf.constant([], tf.string)}, "prompt batch is empty"),
+    ({"prompt": tf.constant(["a"] * 5)}, "prompt batch is larger than 4"),
+    ({"num_steps": tf.constant(0)}, "num_steps must be >= 1"),
+    ({"num_steps": tf.constant(9)}, "num_steps must be <= 8"),
+    ({"guidance_scale": tf.constant(float("nan"))},
      "guidance_scale must be finite"),
-    (dict(guidance_scale=tf.constant(-1.0)), "guidance_scale must be >= 0"),
-    (dict(negative_prompt=tf.constant(["x", "y"])), "negative_prompt"),
+    ({"guidance_scale": tf.constant(-1.0)}, "guidance_scale must be >= 0"),
+    ({"negative_prompt": tf.constant(["x", "y"])}, "negative_prompt"),
 ])
 def test_bad_input_is_invalid_argument(exported_tiny, override, message):
     serve = muse_tf.load(exported_tiny).module.signatures["serving_default"]
-    inputs = dict(prompt=tf.constant(["a"]),
-                  negative_prompt=tf.constant([], tf.string),
-                  seed=tf.constant(0, tf.int64),
-                  guidance_scale=tf.constant(1.0), num_steps=tf.constant(2))
+    inputs = {"prompt": tf.constant(["a"]),
+                  "negative_prompt": tf.constant([], tf.string),
+                  "seed": tf.constant(0, tf.int64),
+                  "guidance_scale": tf.constant(1.0), "num_steps": tf.constant(2)}
     inputs.update(override)
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         serve(**inputs)
@@ -115,3 +147,38 @@ def test_decode_tokens_signature_rejects_out_of_range_ids(tiny_config,
     with pytest.raises(tf.errors.InvalidArgumentError, match="codebook"):
         decode(tokens=tf.fill([1, length], tiny_config.transformer
                               .codebook_size))
+
+
+# `saved_model_cli run` imports the graph, so the tf-text ops must be
+# registered first; the stock console script does not import tensorflow_text.
+_SAVED_MODEL_CLI_WITH_TF_TEXT = (
+    "import sys, tensorflow_text; "
+    "from tensorflow.python.tools.saved_model_cli import main; "
+    "sys.argv[0] = 'saved_model_cli'; sys.exit(main())")
+
+
+def test_saved_model_cli_show_all_lists_every_signature(exported_tiny):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--all", "--dir", exported_tiny],
+                           capture_output=True, text=True, timeout=300,
+                           check=True).stdout
+    for name in ("serving_default", "generate_tokens", "decode_tokens",
+                 "inputs['prompt']", "outputs['image_bytes']",
+                 "WordpieceTokenizeWithOffsets"):
+        assert name in shown
+
+
+@pytest.mark.slow
+def test_saved_model_cli_run_writes_the_same_pngs(tiny_config, exported_tiny,
+                                                  tmp_path):
+    subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI_WITH_TF_TEXT,
+                    "run", "--dir", exported_tiny, "--tag_set", "serve",
+                    "--signature_def", "serving_default", "--input_exprs",
+                    "prompt=['a ladybug', 'a cat'];seed=5;num_steps=3",
+                    "--outdir", str(tmp_path)],
+                   capture_output=True, text=True, timeout=300, check=True)
+    pngs = list(np.load(tmp_path / "image_bytes.npy", allow_pickle=True))
+    size = tiny_config.vqgan.image_size
+    assert [tf.io.decode_png(b).shape for b in pngs] == [(size, size, 3)] * 2
+    assert pngs == muse_tf.load(exported_tiny).png_bytes(
+        ["a ladybug", "a cat"], seed=5, num_steps=3)

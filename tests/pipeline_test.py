@@ -36,13 +36,13 @@ def test_guidance_zero_ignores_the_negative_prompt(tiny_pipeline):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(prompts=[]), "prompts must be a non-empty list"),
-    (dict(prompts=["a", 3]), "prompts must be strings"),
-    (dict(prompts=["a"], num_steps=0), "num_steps"),
-    (dict(prompts=["a"], num_steps=-2), "num_steps"),
-    (dict(prompts=["a"], guidance_scale=float("nan")), "guidance_scale"),
-    (dict(prompts=["a"], guidance_scale=-1.0), "guidance_scale"),
-    (dict(prompts=["a", "b"], negative_prompts=["c"]), "negative_prompts"),
+    ({"prompts": []}, "prompts must be a non-empty list"),
+    ({"prompts": ["a", 3]}, "prompts must be strings"),
+    ({"prompts": ["a"], "num_steps": 0}, "num_steps"),
+    ({"prompts": ["a"], "num_steps": -2}, "num_steps"),
+    ({"prompts": ["a"], "guidance_scale": float("nan")}, "guidance_scale"),
+    ({"prompts": ["a"], "guidance_scale": -1.0}, "guidance_scale"),
+    ({"prompts": ["a", "b"], "negative_prompts": ["c"]}, "negative_prompts"),
 ])
 def test_bad_input_is_a_value_error(tiny_pipeline, kwargs, match):
     with pytest.raises(ValueError, match=match):

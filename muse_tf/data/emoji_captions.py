@@ -24,6 +24,7 @@ import os
 import pathlib
 import subprocess
 import tarfile
+from typing import ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -114,8 +115,8 @@ class EmojiCaptions(tfds.core.GeneratorBasedBuilder):
     """Emoji in five artists' styles with training-style captions."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Apple, Google, Twitter, Facebook and Noto."}
-    BUILDER_CONFIGS = [
+    RELEASE_NOTES: ClassVar = {"1.0.0": "Apple, Google, Twitter, Facebook and Noto."}
+    BUILDER_CONFIGS: ClassVar = [
         EmojiCaptionsConfig(name="full", description="Every emoji."),
         EmojiCaptionsConfig(name="sample", max_emoji=40,
                             description="The first 40 emoji, for tests."),

@@ -1,6 +1,7 @@
 """PatchGAN discriminator for the VQGAN's adversarial loss (MUSE_NOTES §2)."""
 
 import keras
+
 from muse_tf.models.base import ExportedByMuseServing
 
 

@@ -13,6 +13,7 @@ Dimensions: B batch, T tokens, D width, H heads.
 import keras
 import numpy as np
 import tensorflow as tf
+
 from muse_tf.models.base import ExportedByMuseServing
 
 _EPS = 1e-12
@@ -27,7 +28,7 @@ class BertLayer(keras.layers.Layer):
         self.hidden_dim = int(hidden_dim)
         self.num_heads = int(num_heads)
         self.intermediate_dim = int(intermediate_dim)
-        dense = lambda n, name: keras.layers.Dense(n, name=name)  # noqa: E731
+        dense = lambda n, name: keras.layers.Dense(n, name=name)
         self.query = dense(self.hidden_dim, "query")
         self.key = dense(self.hidden_dim, "key")
         self.value = dense(self.hidden_dim, "value")

@@ -24,9 +24,9 @@ SENTENCES = [
     "🐞 ladybug 🐞 with emoji characters",
     "UPPER case and MiXeD CaSe words",
     "punctuation: (brackets) [square] {curly} ... ?! 'quotes' \"double\"",
-    "a very long prompt that goes on and on, describing a red and black "
-    "spotted ladybug sitting on a bright green leaf in the morning sun, "
-    "with dew drops, in the style of a flat emoji icon",
+    ("a very long prompt that goes on and on, describing a red and black "
+     "spotted ladybug sitting on a bright green leaf in the morning sun, "
+     "with dew drops, in the style of a flat emoji icon"),
 ]
 MAX_LENGTH = 32
 

@@ -28,7 +28,7 @@ def test_tokenizer_matches_reference_ids(golden, golden_encoder):
 
 
 def test_states_match_reference_implementation(golden, golden_encoder):
-    states, mask = golden_encoder(tf.constant(golden["sentences"]))
+    states, _ = golden_encoder(tf.constant(golden["sentences"]))
     valid = golden["attention_mask"]
     np.testing.assert_allclose(states.numpy()[valid], golden["states"][valid],
                                atol=2e-5)

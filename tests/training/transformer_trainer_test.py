@@ -3,8 +3,10 @@ import pytest
 import tensorflow as tf
 
 from muse_tf.training.loop import NonFiniteLossError, run_training
-from muse_tf.training.transformer_trainer import (TransformerTrainConfig,
-                                                  TransformerTrainer)
+from muse_tf.training.transformer_trainer import (
+    TransformerTrainConfig,
+    TransformerTrainer,
+)
 
 B, T = 8, 5
 
