@@ -43,17 +43,9 @@ class MuseServingModule(tf.Module):
     def __init__(self, pipeline, max_batch=DEFAULT_MAX_BATCH,
                  max_steps=DEFAULT_MAX_STEPS, name="muse_serving"):
         super().__init__(name=name)
-        self.pipeline = pipeline
+        self._track_only_what_serving_needs(pipeline)
         self.max_batch = int(max_batch)
         self.max_steps = int(max_steps)
-        # TF1 loaders (TF Serving, `saved_model_cli run`, Session.run)
-        # restore only the variables the object graph reaches as raw
-        # tf.Variables; Keras 3 wraps each in a keras.Variable, whose copy
-        # the functions do not read (keras-team/keras#20095). Tracking the
-        # raw variables too makes both loaders see the trained weights.
-        self._tf_variables = [
-            w.value if isinstance(w, keras.Variable) else w
-            for w in pipeline.weights]
         sampler = pipeline.config.sampler
         length = pipeline.config.transformer.sequence_length
         prompt_specs = [
@@ -104,6 +96,32 @@ class MuseServingModule(tf.Module):
                                            input_signature=prompt_specs)
         self.decode_tokens = tf.function(decode_tokens, input_signature=[
             tf.TensorSpec([None, length], tf.int32, name="tokens")])
+
+    def _track_only_what_serving_needs(self, pipeline):
+        """Makes the SavedModel own the raw tf.Variables (those behind the
+        Keras weights, and plain ones such as a Hub encoder's) and the
+        lookup tables (the tokenizer's vocabulary), not the Keras objects.
+
+        Keras 3 wraps each tf.Variable in a keras.Variable. Saved through
+        the Keras layers, the weights are restored by the TF2 loader but
+        left uninitialised by TF1 loaders (TF Serving, Session.run,
+        `saved_model_cli run`; keras-team/keras#20095); saved through both,
+        they are written twice. So the pipeline is held untracked and its
+        variables and resources are tracked directly, as Keras's own
+        ExportArchive does.
+        """
+        object.__setattr__(self, "pipeline", pipeline)
+        found = tf.train.TrackableView(pipeline).descendants()
+        variables = {}
+        for v in list(pipeline.weights) + found:
+            if isinstance(v, keras.Variable):
+                v = v.value
+            if isinstance(v, tf.Variable):
+                variables[id(v)] = v
+        self._variables = list(variables.values())
+        self._resources = [
+            t for t in found
+            if isinstance(t, tf.saved_model.experimental.TrackableResource)]
 
     def _check_inputs(self, prompt, negative_prompt, guidance_scale,
                       num_steps):

@@ -1,5 +1,6 @@
 """The exported SavedModel, loaded the ways TF Serving and users load it."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -182,3 +183,35 @@ def test_saved_model_cli_run_writes_the_same_pngs(tiny_config, exported_tiny,
     assert [tf.io.decode_png(b).shape for b in pngs] == [(size, size, 3)] * 2
     assert pngs == muse_tf.load(exported_tiny).png_bytes(
         ["a ladybug", "a cat"], seed=5, num_steps=3)
+
+
+def test_export_writes_each_weight_once(tiny_pipeline, exported_tiny):
+    """The checkpoint holds every weight once (the Keras wrappers are not
+    saved beside the raw variables they wrap)."""
+    saved = tf.train.list_variables(os.path.join(exported_tiny, "variables",
+                                                 "variables"))
+    saved_values = sum(int(np.prod(shape)) for name, shape in saved
+                       if not name.startswith("_CHECKPOINTABLE"))
+    assert saved_values == sum(int(np.prod(w.shape))
+                               for w in tiny_pipeline.weights)
+
+
+def test_pipeline_with_a_hub_text_encoder_exports_and_loads(
+        tiny_config, hub_encoder_path, tmp_path):
+    from muse_tf.configs import ModelConfig, TextConfig
+    from muse_tf.export import MuseServingModule
+    from muse_tf.pipeline import TextToImage
+
+    config = ModelConfig(
+        vqgan=tiny_config.vqgan,
+        transformer=dataclasses.replace(tiny_config.transformer, text_dim=8),
+        text=TextConfig(kind="hub", handle=hub_encoder_path, max_length=6,
+                        output_dim=8),
+        sampler=tiny_config.sampler)
+    pipe = TextToImage(config)
+    path = MuseServingModule(pipe, max_batch=2, max_steps=4).save(
+        str(tmp_path / "1"))
+    images = pipe(["a red ladybug"], seed=3, num_steps=2)
+    pngs = [tf.io.encode_png(image).numpy() for image in images]
+    assert muse_tf.load(path).png_bytes(["a red ladybug"], seed=3,
+                                        num_steps=2) == pngs
