@@ -32,9 +32,9 @@ class TransformerTrainConfig:
     condition_drop_rate: float = 0.1
     schedule: str = "cosine"
     seed: int = 0
-    # XLA is required on TPU; on CPU (TF 2.21) the compiled step runs about
-    # 4x slower than the graph one, so it is off by default there.
-    jit_compile: bool = False
+    # XLA: required on TPU, and on this CPU the faster step too (see
+    # benchmarks/README.md).
+    jit_compile: bool = True
 
 
 class TransformerTrainer:
