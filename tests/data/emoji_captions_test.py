@@ -1,6 +1,5 @@
 """Builds the real `emoji_captions/sample` dataset from the npm packages."""
 
-import os
 
 import numpy as np
 import pytest
@@ -9,18 +8,6 @@ import tensorflow_datasets as tfds
 from muse_tf.data import emoji_captions
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sample_builder(tmp_path_factory):
-    manual_dir = os.path.expanduser(os.environ.get(
-        "MUSE_TF_MANUAL_DIR", "~/tensorflow_datasets/downloads/manual"))
-    emoji_captions.fetch_npm_sources(manual_dir)
-    builder = tfds.builder("emoji_captions/sample",
-                           data_dir=str(tmp_path_factory.mktemp("tfds")))
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=manual_dir))
-    return builder
 
 
 def test_sample_has_both_splits_in_five_styles(sample_builder):

@@ -1,0 +1,74 @@
+"""The tf.distribute strategy a training script runs under.
+
+`--strategy` names one of:
+  * `tpu`: TPUStrategy on the TPU named by `--tpu` (a Cloud TPU name, or a
+    `grpc://host:port` address; empty on a TPU VM). Fails fast with a
+    ValueError when no TPU is reachable instead of hanging in connect.
+  * `multi_worker`: MultiWorkerMirroredStrategy; the cluster comes from the
+    TF_CONFIG environment variable of each worker process.
+  * `mirrored`: MirroredStrategy over this machine's devices (every GPU,
+    or the logical CPU devices made with `logical_cpus`).
+  * `one_device`: OneDeviceStrategy on the first GPU, else the CPU.
+"""
+
+import socket
+import urllib.parse
+
+import tensorflow as tf
+
+STRATEGIES = ("tpu", "multi_worker", "mirrored", "one_device")
+_CONNECT_TIMEOUT_S = 10
+
+
+def logical_cpus(count):
+    """Splits the CPU into `count` logical devices (for MirroredStrategy on
+    a CPU-only machine); must run before TensorFlow touches any device."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def _check_reachable(master):
+    """Raises ValueError unless a grpc:// TPU address accepts connections."""
+    address = urllib.parse.urlparse(master)
+    if address.scheme != "grpc":
+        return
+    try:
+        socket.create_connection((address.hostname, address.port),
+                                 timeout=_CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise ValueError(f"no TPU reachable at {master}: {e}") from None
+
+
+def tpu_strategy(tpu):
+    """TPUStrategy on `tpu`, or ValueError naming why there is none."""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        master = resolver.master()
+    except Exception as e:  # The resolver raises many kinds (DNS, HTTP...).
+        raise ValueError(f"--strategy tpu: no TPU reachable (--tpu "
+                         f"{tpu!r}): {type(e).__name__}: {e}") from None
+    _check_reachable(master)
+    try:
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except Exception as e:
+        raise ValueError(f"--strategy tpu: could not initialise the TPU "
+                         f"{tpu!r} at {master}: {e}") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def make_strategy(name, tpu=None):
+    """The strategy `name` (one of STRATEGIES); ValueError otherwise."""
+    if name == "tpu":
+        return tpu_strategy(tpu)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "one_device":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(
+            gpus[0].name if gpus else "/cpu:0")
+    raise ValueError(f"Unknown strategy {name!r}; expected one of "
+                     f"{', '.join(STRATEGIES)}")
