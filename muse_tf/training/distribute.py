@@ -45,14 +45,14 @@ def tpu_strategy(tpu):
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         master = resolver.master()
-    except Exception as e:  # The resolver raises many kinds (DNS, HTTP...).
+    except (ValueError, OSError, RuntimeError) as e:  # No name, DNS, HTTP.
         raise ValueError(f"--strategy tpu: no TPU reachable (--tpu "
                          f"{tpu!r}): {type(e).__name__}: {e}") from None
     _check_reachable(master)
     try:
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except Exception as e:
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
         raise ValueError(f"--strategy tpu: could not initialise the TPU "
                          f"{tpu!r} at {master}: {e}") from None
     return tf.distribute.TPUStrategy(resolver)
