@@ -70,19 +70,31 @@ def prepare(args, model_config):
 
 
 def batches(tokens, caption_ids, states, masks, batch_size, seed=0):
-    """Endless batches; each example takes one of its captions at random."""
-    states = tf.constant(states)
-    masks = tf.constant(masks)
-    ds = tf.data.Dataset.from_tensor_slices((tokens, caption_ids))
-    ds = ds.repeat().shuffle(len(tokens), seed=seed)
-    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
-    rng = tf.random.Generator.from_seed(seed)
-    for batch_tokens, batch_captions in ds:
-        pick = rng.uniform([batch_size], 0, batch_captions.shape[1], tf.int32)
-        ids = tf.gather(batch_captions, pick, batch_dims=1)
-        yield {"tokens": batch_tokens,
-               "text_states": tf.cast(tf.gather(states, ids), tf.float32),
-               "text_mask": tf.gather(masks, ids)}
+    """An endless tf.data.Dataset of batches; each example takes one of its
+    captions at random. The caption states stay in host memory (a Python
+    generator gathers them), not in the dataset's graph."""
+    rng = np.random.default_rng(seed)
+
+    def generate():
+        while True:
+            for start in range(0, len(tokens) - batch_size + 1, batch_size):
+                rows = order[start:start + batch_size]
+                pick = rng.integers(0, caption_ids.shape[1], batch_size)
+                ids = caption_ids[rows, pick]
+                yield {"tokens": tokens[rows],
+                       "text_states": states[ids].astype(np.float32),
+                       "text_mask": masks[ids]}
+            order[:] = rng.permutation(len(tokens))
+
+    order = rng.permutation(len(tokens))
+    length, text_length, dim = tokens.shape[1], states.shape[1], \
+        states.shape[2]
+    return tf.data.Dataset.from_generator(generate, output_signature={
+        "tokens": tf.TensorSpec([batch_size, length], tf.int32),
+        "text_states": tf.TensorSpec([batch_size, text_length, dim],
+                                     tf.float32),
+        "text_mask": tf.TensorSpec([batch_size, text_length], tf.bool),
+    }).prefetch(2)
 
 
 def main(argv=None):
@@ -100,7 +112,12 @@ def main(argv=None):
                         help="peak learning rate (warm-up, cosine decay)")
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--checkpoint-every", type=int, default=100)
-    parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="only fill the token and text-state caches")
+    parser.add_argument("--export-only", action="store_true",
+                        help="write --model-dir from the latest checkpoint "
+                        "in --workdir without training (e.g. a snapshot of "
+                        "a run that is still going)")
     parser.add_argument("--init-from", default=None,
                         help="model directory whose transformer weights start "
                         "a new run (e.g. muse_tf/presets/emoji_64 to train "
@@ -127,10 +144,17 @@ def main(argv=None):
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
         trainer.model.load_weights(
             os.path.join(args.init_from, "transformer.weights.h5"))
-    run_training(trainer, batches(tokens, caption_ids, states, masks,
-                                  args.batch_size),
-                 args.workdir, args.num_steps,
-                 checkpoint_every=args.checkpoint_every)
+    if args.export_only:
+        latest = tf.train.latest_checkpoint(checkpoints)
+        if latest is None:
+            raise ValueError(f"--export-only: no checkpoint in {checkpoints}")
+        trainer.checkpoint.restore(latest).expect_partial()
+        print(f"restored {latest}")
+    else:
+        run_training(trainer, batches(tokens, caption_ids, states, masks,
+                                      args.batch_size),
+                     args.workdir, args.num_steps,
+                     checkpoint_every=args.checkpoint_every)
     if args.model_dir:
         TextToImage(model_config, transformer=trainer.model,
                     vqgan=load_vqgan(model_config.vqgan, args.vqgan)).save(
