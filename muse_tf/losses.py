@@ -3,8 +3,7 @@
 import tensorflow as tf
 
 
-def masked_token_loss(logits, targets, mask, label_smoothing=0.1,
-                      reduction="mean"):
+def masked_token_loss(logits, targets, mask, label_smoothing=0.1):
     """Cross-entropy over masked positions only (MaskGIT §3.2).
 
     Args:
@@ -12,11 +11,9 @@ def masked_token_loss(logits, targets, mask, label_smoothing=0.1,
       targets: int32 [B, L] true token ids.
       mask: bool [B, L], True where the input was [MASK].
       label_smoothing: MaskGIT uses 0.1.
-      reduction: "mean" over the masked positions of the batch, or "sum"
-        (for distributed training, normalised by the global count).
 
     Returns:
-      Scalar float32.
+      Scalar float32 mean over masked positions of the whole batch.
     """
     vocab = logits.shape[-1]
     labels = (tf.one_hot(targets, vocab) * (1.0 - label_smoothing)
@@ -25,10 +22,8 @@ def masked_token_loss(logits, targets, mask, label_smoothing=0.1,
     log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
     per_token = -tf.reduce_sum(labels * log_probs, axis=-1)
     weights = tf.cast(mask, tf.float32)
-    total = tf.reduce_sum(per_token * weights)
-    if reduction == "sum":
-        return total
-    return total / tf.maximum(tf.reduce_sum(weights), 1.0)
+    return tf.reduce_sum(per_token * weights) / tf.maximum(
+        tf.reduce_sum(weights), 1.0)
 
 
 def hinge_discriminator_loss(real_logits, fake_logits):

@@ -19,16 +19,14 @@ class NonFiniteLossError(RuntimeError):
 
 
 def run_training(trainer, dataset, workdir, num_steps, checkpoint_every=500,
-                 summary_every=50, max_to_keep=3, on_summary=None,
-                 steps_per_call=1):
-    """Trains until the trainer's step counter reaches `num_steps`.
+                 summary_every=50, max_to_keep=3, on_summary=None):
+    """Runs `trainer.train_step` until the step counter reaches `num_steps`.
 
     Args:
-      trainer: a `ReplicatedTrainer` (`distribute(dataset)`,
-        `train_steps(iterator, n) -> {name: scalar}`) with a `checkpoint`
-        (tf.train.Checkpoint holding models and optimizers) and a `step`
-        (int64 tf.Variable tracked by that checkpoint).
-      dataset: an endless tf.data.Dataset of global batches.
+      trainer: an object with `train_step(batch) -> {name: scalar}`, a
+        `checkpoint` (tf.train.Checkpoint holding models and optimizers) and
+        a `step` (int64 tf.Variable tracked by that checkpoint).
+      dataset: an endless tf.data.Dataset of batches.
       workdir: directory for checkpoints and TensorBoard logs.
       num_steps: total steps of the run, counting resumed ones.
       checkpoint_every: steps between checkpoints.
@@ -36,8 +34,6 @@ def run_training(trainer, dataset, workdir, num_steps, checkpoint_every=500,
       max_to_keep: checkpoints kept on disk.
       on_summary: optional callback(step) for extra summaries (e.g. images),
         called inside the summary writer's context.
-      steps_per_call: train steps per graph call (fewer host round trips;
-        calls stop at summary and checkpoint steps).
 
     Returns:
       The last step's metrics as Python floats.
@@ -50,33 +46,27 @@ def run_training(trainer, dataset, workdir, num_steps, checkpoint_every=500,
     writer = tf.summary.create_file_writer(os.path.join(workdir, "logs"))
     start = int(trainer.step.numpy())
     metrics = {}
-    iterator = iter(trainer.distribute(dataset))
-    with writer.as_default(), tqdm.tqdm(
-            initial=start, total=num_steps, desc=type(trainer).__name__,
-            dynamic_ncols=True) as progress:
-        step = start
-        while step < num_steps:
-            boundary = min(num_steps,
-                           (step // summary_every + 1) * summary_every,
-                           (step // checkpoint_every + 1) * checkpoint_every)
-            calls = min(steps_per_call, boundary - step)
+    iterator = iter(dataset)
+    with writer.as_default(), tqdm.trange(
+            start, num_steps, initial=start, total=num_steps,
+            desc=type(trainer).__name__, dynamic_ncols=True) as progress:
+        for step in progress:
             metrics = {k: float(v) for k, v in
-                       trainer.train_steps(iterator, calls).items()}
-            step += calls
-            progress.update(calls)
+                       trainer.train_step(next(iterator)).items()}
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
             if bad:
                 raise NonFiniteLossError(
                     f"Non-finite {bad} at step {step}; stopping. The last "
                     f"good checkpoint is {manager.latest_checkpoint}.")
-            if step % summary_every == 0 or step == num_steps:
+            done = step + 1
+            if done % summary_every == 0 or done == num_steps:
                 for name, value in metrics.items():
-                    tf.summary.scalar(name, value, step=step)
+                    tf.summary.scalar(name, value, step=done)
                 if on_summary is not None:
-                    on_summary(step)
+                    on_summary(done)
                 progress.set_postfix({k: f"{v:.4f}"
                                       for k, v in metrics.items()})
-            if step % checkpoint_every == 0 or step == num_steps:
-                manager.save(checkpoint_number=step)
+            if done % checkpoint_every == 0 or done == num_steps:
+                manager.save(checkpoint_number=done)
     writer.flush()
     return metrics
