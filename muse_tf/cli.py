@@ -18,10 +18,7 @@ def _generate(args):
     from muse_tf.pipeline import TextToImage
 
     pipe = TextToImage.from_pretrained(args.model)
-    negative = None
-    if args.negative_prompt is not None:
-        negative = [args.negative_prompt] * len(args.prompts)
-    images = pipe(args.prompts, negative, seed=args.seed,
+    images = pipe(args.prompts, _negative_prompts(args), seed=args.seed,
                   num_steps=args.num_steps, guidance_scale=args.guidance_scale)
     pngs = []
     for image in images:
@@ -48,12 +45,9 @@ def _client(args):
     client = serving_client.connect(args.server, rest=args.rest,
                                     model_name=args.model_name,
                                     timeout=args.timeout)
-    negative = None
-    if args.negative_prompt is not None:
-        negative = [args.negative_prompt] * len(args.prompts)
     try:
         pngs = serving_client.generate_png(
-            client, args.prompts, negative, seed=args.seed,
+            client, args.prompts, _negative_prompts(args), seed=args.seed,
             guidance_scale=args.guidance_scale, num_steps=args.num_steps)
     finally:
         client.close()
@@ -98,6 +92,32 @@ def add_export_arguments(parser):
                         "(default 64)")
 
 
+def _add_generation_arguments(parser, defaults_from):
+    """Prompts and decoding options shared by `generate` and `client`;
+    `defaults_from` says where omitted options take their values."""
+    parser.add_argument("prompts", nargs="+",
+                        help="text prompts, one image each")
+    parser.add_argument("--output", default="samples",
+                        help="output directory (default: samples)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed; the same seed gives the same "
+                        "images")
+    parser.add_argument("--num-steps", type=int, default=None,
+                        help=f"decoding steps (default: {defaults_from})")
+    parser.add_argument("--guidance-scale", type=float, default=None,
+                        help="classifier-free guidance scale >= 0, reached "
+                        f"at the last step (default: {defaults_from})")
+    parser.add_argument("--negative-prompt", default=None,
+                        help="steer away from this text (for every prompt)")
+
+
+def _negative_prompts(args):
+    """--negative-prompt repeated for every prompt, or None."""
+    if args.negative_prompt is None:
+        return None
+    return [args.negative_prompt] * len(args.prompts)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
@@ -109,21 +129,10 @@ def build_parser():
         "generate", help="generate PNG images from text prompts",
         description="Generate one PNG image per prompt with a trained model "
         "(by default the bundled emoji model) and print where it is.")
-    gen.add_argument("prompts", nargs="+", help="text prompts, one image each")
+    _add_generation_arguments(gen, "the model's config")
     gen.add_argument("--model", default="emoji_64",
                      help="bundled model name or model directory "
                      "(default: emoji_64)")
-    gen.add_argument("--output", default="samples",
-                     help="output directory (default: samples)")
-    gen.add_argument("--seed", type=int, default=0,
-                     help="random seed; the same seed gives the same images")
-    gen.add_argument("--num-steps", type=int, default=None,
-                     help="decoding steps (default: the model's config)")
-    gen.add_argument("--guidance-scale", type=float, default=None,
-                     help="classifier-free guidance scale >= 0, reached at "
-                     "the last step (default: the model's config)")
-    gen.add_argument("--negative-prompt", default=None,
-                     help="steer away from this text (for every prompt)")
     gen.add_argument("--scale", type=int, default=1,
                      help="save images enlarged by this integer factor "
                      "(nearest neighbour; default 1)")
@@ -143,7 +152,7 @@ def build_parser():
         "exported Muse SavedModel (gRPC PredictionService, or the REST API "
         "with --rest) and write the returned PNG images. Options left out "
         "take the defaults recorded in the SavedModel.")
-    cli.add_argument("prompts", nargs="+", help="text prompts, one image each")
+    _add_generation_arguments(cli, "the SavedModel's")
     cli.add_argument("--server", required=True,
                      help="HOST:PORT of the model server (gRPC port, e.g. "
                      "localhost:8500; REST port with --rest, e.g. "
@@ -152,17 +161,6 @@ def build_parser():
                      help="use the REST API instead of gRPC")
     cli.add_argument("--model-name", default="muse",
                      help="the served model's name (default: muse)")
-    cli.add_argument("--output", default="samples",
-                     help="output directory (default: samples)")
-    cli.add_argument("--seed", type=int, default=0,
-                     help="random seed; the same seed gives the same images")
-    cli.add_argument("--num-steps", type=int, default=None,
-                     help="decoding steps (default: the SavedModel's)")
-    cli.add_argument("--guidance-scale", type=float, default=None,
-                     help="classifier-free guidance scale >= 0 (default: "
-                     "the SavedModel's)")
-    cli.add_argument("--negative-prompt", default=None,
-                     help="steer away from this text (for every prompt)")
     cli.add_argument("--timeout", type=float, default=300.0,
                      help="seconds to wait for the server (default 300)")
     cli.set_defaults(run=_client)

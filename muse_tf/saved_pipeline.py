@@ -55,10 +55,10 @@ class SavedPipeline:
         check_guidance_scale(guidance_scale)
         check_num_steps(num_steps)
         return {"prompt": tf.constant(prompts, tf.string),
-                    "negative_prompt": tf.constant(negative_prompts, tf.string),
-                    "seed": tf.constant(int(seed), tf.int64),
-                    "guidance_scale": tf.constant(guidance_scale, tf.float32),
-                    "num_steps": tf.constant(num_steps, tf.int32)}
+                "negative_prompt": tf.constant(negative_prompts, tf.string),
+                "seed": tf.constant(int(seed), tf.int64),
+                "guidance_scale": tf.constant(guidance_scale, tf.float32),
+                "num_steps": tf.constant(num_steps, tf.int32)}
 
     def png_bytes(self, prompts, negative_prompts=None, seed=0,
                   guidance_scale=None, num_steps=None):

@@ -4,6 +4,8 @@
 and shared; every test uses the "tiny" preset (8x8 tokens, 2 small layers).
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -59,6 +61,18 @@ def hub_encoder_path(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("hub") / "encoder")
     tf.saved_model.save(_HashEncoder(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def hub_config(tiny_config, hub_encoder_path):
+    """The tiny model with the _HashEncoder SavedModel as its text encoder."""
+    from muse_tf.configs import ModelConfig, TextConfig
+    return ModelConfig(
+        vqgan=tiny_config.vqgan,
+        transformer=dataclasses.replace(tiny_config.transformer, text_dim=8),
+        text=TextConfig(kind="hub", handle=hub_encoder_path, max_length=6,
+                        output_dim=8),
+        sampler=tiny_config.sampler)
 
 
 @pytest.fixture(scope="session")

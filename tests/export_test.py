@@ -1,6 +1,5 @@
 """The exported SavedModel, loaded the ways TF Serving and users load it."""
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -197,18 +196,11 @@ def test_export_writes_each_weight_once(tiny_pipeline, exported_tiny):
 
 
 def test_pipeline_with_a_hub_text_encoder_exports_and_loads(
-        tiny_config, hub_encoder_path, tmp_path):
-    from muse_tf.configs import ModelConfig, TextConfig
+        hub_config, tmp_path):
     from muse_tf.export import MuseServingModule
     from muse_tf.pipeline import TextToImage
 
-    config = ModelConfig(
-        vqgan=tiny_config.vqgan,
-        transformer=dataclasses.replace(tiny_config.transformer, text_dim=8),
-        text=TextConfig(kind="hub", handle=hub_encoder_path, max_length=6,
-                        output_dim=8),
-        sampler=tiny_config.sampler)
-    pipe = TextToImage(config)
+    pipe = TextToImage(hub_config)
     path = MuseServingModule(pipe, max_batch=2, max_steps=4).save(
         str(tmp_path / "1"))
     images = pipe(["a red ladybug"], seed=3, num_steps=2)

@@ -1,9 +1,7 @@
-import dataclasses
 
 import numpy as np
 import pytest
 
-from muse_tf.configs import ModelConfig, TextConfig
 from muse_tf.pipeline import TextToImage
 
 
@@ -62,13 +60,7 @@ def test_unknown_model_is_a_value_error():
         TextToImage.from_pretrained("no_such_model")
 
 
-def test_pipeline_with_a_hub_text_encoder(tiny_config, hub_encoder_path):
-    config = ModelConfig(
-        vqgan=tiny_config.vqgan,
-        transformer=dataclasses.replace(tiny_config.transformer, text_dim=8),
-        text=TextConfig(kind="hub", handle=hub_encoder_path, max_length=6,
-                        output_dim=8),
-        sampler=tiny_config.sampler)
-    pipe = TextToImage(config)
+def test_pipeline_with_a_hub_text_encoder(hub_config):
+    pipe = TextToImage(hub_config)
     images = pipe(["a red ladybug"], seed=0, num_steps=2)
     assert images.shape == (1, 16, 16, 3)
