@@ -35,7 +35,6 @@ def load_vqgan(config, path):
     vqgan = VQGAN(config, name="vqgan")
     weights = os.path.join(path, "vqgan.weights.h5")
     if os.path.exists(weights):
-        vqgan(tf.zeros([1, config.image_size, config.image_size, 3]))
         vqgan.load_weights(weights)
     else:
         restore_model(vqgan, os.path.join(path, "checkpoints"), "vqgan")
