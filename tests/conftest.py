@@ -11,6 +11,11 @@ import pytest
 import tensorflow as tf
 
 from muse_tf.configs import get_preset
+from muse_tf.training.distribute import logical_cpus
+
+# Two logical CPU devices, so MirroredStrategy tests have two replicas. This
+# must run before TensorFlow initialises its devices.
+logical_cpus(2)
 
 
 @pytest.fixture(autouse=True)

@@ -144,7 +144,9 @@ class VQGAN(ExportedByMuseServing, keras.Model):
     def call(self, images, training=False):
         _check_images(images)
         quantized, ids, loss = self.quantizer(self.encoder(images))
-        return self.decoder(quantized), ids, loss
+        # float32 reconstructions under a mixed_bfloat16 policy too: the
+        # losses compare them with float32 images.
+        return tf.cast(self.decoder(quantized), tf.float32), ids, loss
 
     def encode(self, images):
         """float [B, H, W, 3] in [-1, 1] -> int32 token ids [B, h, w]."""

@@ -5,6 +5,11 @@ score the cross-entropy (label smoothing 0.1) on masked positions only.
 For classifier-free guidance, 10% of examples see the null condition (the
 empty prompt's states) instead of their caption. Randomness is stateless,
 derived from the step counter, so a resumed run draws the same masks.
+
+Distribution: the trainer runs under any tf.distribute strategy. Masks and
+condition drops are drawn for the whole global batch and each replica takes
+its rows, the loss is normalised by the global number of masked tokens, and
+the gradient is clipped after the all-reduce (`replicated.py`) — so a step gives the same weights on one device or many.
 """
 
 import dataclasses
@@ -17,6 +22,12 @@ from muse_tf.configs import TransformerConfig
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.sampling.mask_schedule import random_mask, sample_mask_rate
 from muse_tf.training.checkpointing import model_variables
+from muse_tf.training.replicated import (
+    ReplicatedTrainer,
+    all_reduce_sum,
+    apply_reduced_gradient,
+    replica_rows,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,74 +48,103 @@ class TransformerTrainConfig:
     jit_compile: bool = True
 
 
-class TransformerTrainer:
+class TransformerTrainer(ReplicatedTrainer):
     """Owns the transformer, its AdamW optimizer and the step counter."""
 
     def __init__(self, config: TransformerConfig, null_states, null_mask,
-                 train_config=TransformerTrainConfig()):
+                 train_config=TransformerTrainConfig(), strategy=None):
         """null_states [1, T, text_dim] and null_mask [1, T]: the encoding of
-        the empty prompt, the condition of dropped examples."""
+        the empty prompt, the condition of dropped examples. `strategy`:
+        the tf.distribute strategy (default: the current one)."""
         self.config = config
         self.train_config = tc = train_config
-        self.model = MuseTransformer(config, name="transformer")
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.null_states = tf.constant(null_states, tf.float32)
         self.null_mask = tf.constant(null_mask, tf.bool)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, tc.decay_steps, warmup_target=tc.learning_rate,
-            warmup_steps=tc.warmup_steps)
-        self.optimizer = keras.optimizers.AdamW(
-            schedule, weight_decay=tc.weight_decay, beta_1=tc.beta_1,
-            beta_2=tc.beta_2, clipnorm=tc.clipnorm)
-        self.optimizer.build(self.model.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        with self.strategy.scope():
+            self.model = MuseTransformer(config, name="transformer")
+            schedule = keras.optimizers.schedules.CosineDecay(
+                0.0, tc.decay_steps, warmup_target=tc.learning_rate,
+                warmup_steps=tc.warmup_steps)
+            # No clipnorm here: Keras would clip each replica's share of
+            # the gradient; _replica_step clips the all-reduced one.
+            self.optimizer = keras.optimizers.AdamW(
+                schedule, weight_decay=tc.weight_decay, beta_1=tc.beta_1,
+                beta_2=tc.beta_2)
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(
+                0, dtype=tf.int64, name="step",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, transformer=model_variables(self.model),
             optimizer=self.optimizer)
-        self.train_step = tf.function(self._train_step,
-                                      jit_compile=tc.jit_compile)
+        self._local_gradients = tf.function(self._gradients,
+                                            jit_compile=tc.jit_compile)
+        self._build_step_loop()
 
-    def mask_batch(self, tokens, seed):
-        """Returns (inputs with [MASK], bool mask) for int32 tokens [B, L]."""
+    def mask_batch(self, tokens, seed, rows=None):
+        """(inputs with [MASK], bool mask) for int32 tokens [B, L].
+
+        rows: optional (first_row, global_batch): masks are drawn for the
+        global batch and rows first_row.. first_row + B are used, so every
+        replica masks its examples as a single device would.
+        """
         tc = self.train_config
         batch, length = tokens.shape
         rate_seed, mask_seed = tf.unstack(
             tf.random.experimental.stateless_split(seed, 2))
-        rates = sample_mask_rate(batch, rate_seed, tc.schedule, length)
-        mask = random_mask(batch, length, rates, mask_seed)
+        global_batch = batch if rows is None else rows[1]
+        rates = sample_mask_rate(global_batch, rate_seed, tc.schedule, length)
+        mask = random_mask(global_batch, length, rates, mask_seed)
+        if rows is not None:
+            mask = mask[rows[0]:rows[0] + batch]
         return tf.where(mask, self.config.mask_token_id, tokens), mask
 
-    def drop_condition(self, text_states, text_mask, seed):
+    def drop_condition(self, text_states, text_mask, seed, rows=None):
         """Replaces the text of a random 10% of examples by the null text."""
         batch = tf.shape(text_states)[0]
-        drop = tf.random.stateless_uniform([batch], seed) < (
+        global_batch = batch if rows is None else rows[1]
+        drop = tf.random.stateless_uniform([global_batch], seed) < (
             self.train_config.condition_drop_rate)
+        if rows is not None:
+            drop = drop[rows[0]:rows[0] + batch]
         text_states = tf.where(drop[:, None, None], self.null_states,
                                text_states)
         text_mask = tf.where(drop[:, None], self.null_mask, text_mask)
         return text_states, text_mask
 
-    def _train_step(self, batch):
-        """batch: dict with tokens int32 [B, L], text_states float [B, T, D],
-        text_mask bool [B, T]. Returns scalar metrics."""
+    def _gradients(self, batch, first_row, global_batch):
+        """One replica's rows of a global batch -> (gradients of the summed
+        masked-token loss, [loss sum, masked count, correct count])."""
         seeds = tf.random.experimental.stateless_split(
             tf.stack([tf.cast(self.step, tf.int32), self.train_config.seed]),
             2)
-        inputs, mask = self.mask_batch(batch["tokens"], seeds[0])
+        rows = (first_row, global_batch)
+        inputs, mask = self.mask_batch(batch["tokens"], seeds[0], rows)
         text_states, text_mask = self.drop_condition(
-            batch["text_states"], batch["text_mask"], seeds[1])
+            batch["text_states"], batch["text_mask"], seeds[1], rows)
         with tf.GradientTape() as tape:
             logits = self.model(inputs, text_states, text_mask, training=True)
-            loss = losses.masked_token_loss(
+            loss_sum = losses.masked_token_loss(
                 logits, batch["tokens"], mask,
-                self.train_config.label_smoothing)
+                self.train_config.label_smoothing, reduction="sum")
         variables = self.model.trainable_variables
-        self.optimizer.apply_gradients(
-            zip(tape.gradient(loss, variables), variables))
-        self.step.assign_add(1)
+        weights = tf.cast(mask, tf.float32)
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32),
                                    batch["tokens"]), tf.float32)
-        weights = tf.cast(mask, tf.float32)
-        return {"loss/masked_token": loss,
-                "accuracy/masked_token": tf.reduce_sum(correct * weights)
-                / tf.reduce_sum(weights),
+        stats = tf.stack([loss_sum, tf.reduce_sum(weights),
+                          tf.reduce_sum(correct * weights)])
+        return tape.gradient(loss_sum, variables), stats
+
+    def _replica_step(self, batch):
+        local_batch = batch["tokens"].shape[0]
+        grads, stats = all_reduce_sum(self._local_gradients(
+            batch, *replica_rows(local_batch)))
+        count = tf.maximum(stats[1], 1.0)
+        apply_reduced_gradient(self.optimizer, [g / count for g in grads],
+                               self.model.trainable_variables,
+                               clip_norm=self.train_config.clipnorm)
+        self.step.assign_add(1)
+        return {"loss/masked_token": stats[0] / count,
+                "accuracy/masked_token": stats[2] / count,
                 "learning_rate": self.optimizer.learning_rate}

@@ -6,6 +6,10 @@ this project can install ships, so it is left out; the reconstruction loss
 is L1 as in taming-transformers, which keeps edges sharper than L2 without
 it. The discriminator joins after `disc_start` steps, once reconstructions
 are meaningful, and uses the hinge loss.
+
+Distribution (`replicated.py`): each replica's losses are means over its
+examples divided by the replica count, so the all-reduced gradient is the
+gradient of the global-batch mean; clipping follows the all-reduce.
 """
 
 import dataclasses
@@ -18,6 +22,11 @@ from muse_tf.configs import VQGANConfig
 from muse_tf.models.discriminator import PatchDiscriminator
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.training.checkpointing import model_variables
+from muse_tf.training.replicated import (
+    ReplicatedTrainer,
+    all_reduce_sum,
+    apply_reduced_gradient,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,42 +42,53 @@ class VQGANTrainConfig:
     clipnorm: float = 1.0
 
 
-class VQGANTrainer:
-    """Owns the VQGAN, discriminator, optimizers and the step counter."""
+class VQGANTrainer(ReplicatedTrainer):
+    """Owns the VQGAN, discriminator, optimizer and the step counter."""
 
     def __init__(self, config: VQGANConfig,
-                 train_config: VQGANTrainConfig = VQGANTrainConfig()):
+                 train_config: VQGANTrainConfig = VQGANTrainConfig(),
+                 strategy=None):
         self.config = config
         self.train_config = tc = train_config
-        self.vqgan = VQGAN(config, name="vqgan")
-        self.discriminator = PatchDiscriminator(tc.disc_channels,
-                                                name="discriminator")
-        self.discriminator(tf.zeros([1, config.image_size, config.image_size,
-                                     3]))  # Creates its variables.
-        def adam():
-            schedule = keras.optimizers.schedules.CosineDecay(
-                0.0, tc.decay_steps, alpha=0.1, warmup_target=tc.learning_rate,
-                warmup_steps=tc.warmup_steps)
-            return keras.optimizers.Adam(schedule, beta_1=tc.beta_1,
-                                         beta_2=tc.beta_2,
-                                         clipnorm=tc.clipnorm)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.vqgan = VQGAN(config, name="vqgan")
+            self.discriminator = PatchDiscriminator(tc.disc_channels,
+                                                    name="discriminator")
+            self.discriminator(tf.zeros([1, config.image_size,
+                                         config.image_size, 3]))
 
-        self.generator_optimizer = adam()
-        self.discriminator_optimizer = adam()
-        # Built now so a checkpoint restores their slots eagerly.
-        self.generator_optimizer.build(self.vqgan.trainable_variables)
-        self.discriminator_optimizer.build(
-            self.discriminator.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+            schedule = keras.optimizers.schedules.CosineDecay(
+                0.0, tc.decay_steps, alpha=0.1,
+                warmup_target=tc.learning_rate,
+                warmup_steps=tc.warmup_steps)
+            # One Adam over both networks: Adam is per-variable, so this is
+            # two optimizers with the same settings, with one all-reduce
+            # per update instead of two whose order would have to match on
+            # every replica.
+            self.optimizer = keras.optimizers.Adam(
+                schedule, beta_1=tc.beta_1, beta_2=tc.beta_2)
+            # Built now so a checkpoint restores its slots eagerly.
+            self.optimizer.build(self._variables())
+            self.step = tf.Variable(
+                0, dtype=tf.int64, name="step",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, vqgan=model_variables(self.vqgan),
             discriminator=model_variables(self.discriminator),
-            generator_optimizer=self.generator_optimizer,
-            discriminator_optimizer=self.discriminator_optimizer)
+            optimizer=self.optimizer)
+        self._local_gradients = tf.function(self._gradients,
+                                            jit_compile=True)
+        self._build_step_loop()
 
-    @tf.function(jit_compile=True)
-    def train_step(self, images):
-        """images: float32 [B, H, W, 3] in [-1, 1]. Returns scalar metrics."""
+    def _variables(self):
+        return (self.vqgan.trainable_variables
+                + self.discriminator.trainable_variables)
+
+    def _gradients(self, images, replicas):
+        """This replica's images -> (generator and discriminator gradients
+        of its share of the global losses, {name: share of each loss},
+        per-code counts [codebook_size])."""
         tc = self.train_config
         use_gan = tf.cast(self.step >= tc.disc_start, tf.float32)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
@@ -81,18 +101,34 @@ class VQGANTrainer:
             real_logits = self.discriminator(images)
             disc_loss = losses.hinge_discriminator_loss(
                 real_logits, self.discriminator(tf.stop_gradient(recon)))
-        g_vars = self.vqgan.trainable_variables
-        self.generator_optimizer.apply_gradients(
-            zip(g_tape.gradient(total, g_vars), g_vars))
-        d_vars = self.discriminator.trainable_variables
-        d_grads = [use_gan * g for g in d_tape.gradient(disc_loss, d_vars)]
-        self.discriminator_optimizer.apply_gradients(zip(d_grads, d_vars))
+            total_share = total / replicas
+            disc_share = disc_loss / replicas
+        g_grads = g_tape.gradient(total_share,
+                                  self.vqgan.trainable_variables)
+        d_grads = [use_gan * g for g in d_tape.gradient(
+            disc_share, self.discriminator.trainable_variables)]
+        flat_ids = tf.reshape(ids, [-1])
+        code_counts = tf.math.unsorted_segment_sum(
+            tf.ones_like(flat_ids, tf.float32), flat_ids,
+            self.config.codebook_size)
+        shares = {"loss/total": total,
+                  "loss/reconstruction": reconstruction_loss,
+                  "loss/quantizer": quantizer_loss,
+                  "loss/generator_adversarial": generator_loss,
+                  "loss/discriminator": disc_loss}
+        return g_grads, d_grads, {k: v / replicas
+                                  for k, v in shares.items()}, code_counts
+
+    def _replica_step(self, images):
+        """images: float32 [B, H, W, 3] in [-1, 1]. Returns scalar metrics."""
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        g_grads, d_grads, metrics, code_counts = all_reduce_sum(
+            self._local_gradients(images, replicas))
+        apply_reduced_gradient(self.optimizer, g_grads + d_grads,
+                               self._variables(),
+                               clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
-        codes_used = tf.size(tf.unique(tf.reshape(ids, [-1]))[0])
-        return {"loss/total": total,
-                "loss/reconstruction": reconstruction_loss,
-                "loss/quantizer": quantizer_loss,
-                "loss/generator_adversarial": generator_loss,
-                "loss/discriminator": disc_loss,
-                "codebook/used_in_batch": tf.cast(codes_used, tf.float32),
-                "learning_rate": self.generator_optimizer.learning_rate}
+        metrics["codebook/used_in_batch"] = tf.reduce_sum(
+            tf.cast(code_counts > 0, tf.float32))
+        metrics["learning_rate"] = self.optimizer.learning_rate
+        return metrics

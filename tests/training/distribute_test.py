@@ -18,8 +18,10 @@ def test_tpu_strategy_without_a_tpu_fails_fast_with_a_clear_message():
 def test_one_device_and_mirrored_strategies():
     assert isinstance(make_strategy("one_device"),
                       tf.distribute.OneDeviceStrategy)
-    assert isinstance(make_strategy("mirrored"),
-                      tf.distribute.MirroredStrategy)
+    mirrored = make_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    # conftest splits the CPU in two; mirrored uses both.
+    assert mirrored.num_replicas_in_sync == 2
 
 
 def test_unknown_strategy_is_a_value_error():

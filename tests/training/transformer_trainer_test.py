@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,13 +19,15 @@ def _trainer(tiny_config, **kwargs):
                               TransformerTrainConfig(**kwargs))
 
 
-def _batches(tiny_config, text_scale=1.0):
-    """A fixed batch: two 'captions', each always with the same tokens."""
+def _batches(tiny_config, text_scale=1.0, varied=False):
+    """A fixed batch: two 'captions', each always with the same tokens
+    (or, if `varied`, B different examples)."""
     c = tiny_config.transformer
     rng = np.random.default_rng(0)
-    patterns = rng.integers(0, c.codebook_size, [2, c.sequence_length])
-    texts = rng.normal(size=[2, T, c.text_dim]).astype(np.float32)
-    which = np.arange(B) % 2
+    kinds = B if varied else 2
+    patterns = rng.integers(0, c.codebook_size, [kinds, c.sequence_length])
+    texts = rng.normal(size=[kinds, T, c.text_dim]).astype(np.float32)
+    which = np.arange(B) % kinds
     batch = {"tokens": tf.constant(patterns[which], tf.int32),
              "text_states": tf.constant(texts[which] * text_scale),
              "text_mask": tf.ones([B, T], tf.bool)}
@@ -33,8 +36,8 @@ def _batches(tiny_config, text_scale=1.0):
 
 def test_training_lowers_masked_token_loss(tiny_config):
     trainer = _trainer(tiny_config, learning_rate=3e-3, warmup_steps=1)
-    batch = next(iter(_batches(tiny_config)))
-    losses = [float(trainer.train_step(batch)["loss/masked_token"])
+    batches = iter(trainer.distribute(_batches(tiny_config)))
+    losses = [float(trainer.train_steps(batches)["loss/masked_token"])
               for _ in range(30)]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
 
@@ -61,17 +64,17 @@ def test_condition_drop_uses_null_text_for_about_ten_percent(tiny_config):
 def test_run_resumes_from_the_last_checkpoint(tiny_config, tmp_path):
     workdir = str(tmp_path)
     first = _trainer(tiny_config)
-    run_training(first, _batches(tiny_config), workdir, num_steps=4,
+    run_training(first, lambda _: _batches(tiny_config), workdir, num_steps=4,
                  checkpoint_every=2, summary_every=2)
     weights = [v.numpy() for v in first.model.variables]
 
     second = _trainer(tiny_config)
-    run_training(second, _batches(tiny_config), workdir, num_steps=4)
+    run_training(second, lambda _: _batches(tiny_config), workdir, num_steps=4)
     assert int(second.step.numpy()) == 4  # Nothing left to do: restored.
     for a, b in zip(weights, second.model.variables):
         np.testing.assert_array_equal(a, b.numpy())
     assert int(second.optimizer.iterations.numpy()) == 4
-    run_training(second, _batches(tiny_config), workdir, num_steps=6)
+    run_training(second, lambda _: _batches(tiny_config), workdir, num_steps=6)
     assert int(second.step.numpy()) == 6
     assert tf.train.latest_checkpoint(f"{workdir}/checkpoints").endswith("-6")
 
@@ -80,18 +83,59 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
         tiny_config, tmp_path):
     workdir = str(tmp_path)
     trainer = _trainer(tiny_config)
-    run_training(trainer, _batches(tiny_config), workdir, num_steps=2,
+    run_training(trainer, lambda _: _batches(tiny_config), workdir, num_steps=2,
                  checkpoint_every=2)
     with pytest.raises(NonFiniteLossError, match="ckpt-2"):
-        run_training(trainer, _batches(tiny_config, text_scale=np.nan),
+        run_training(trainer, lambda _: _batches(tiny_config, text_scale=np.nan),
                      workdir, num_steps=4, checkpoint_every=1)
     assert tf.train.latest_checkpoint(f"{workdir}/checkpoints").endswith("-2")
 
 
 def test_train_step_compiles_with_xla(tiny_config):
     trainer = _trainer(tiny_config, jit_compile=True)
-    batch = next(iter(_batches(tiny_config)))
-    metrics = trainer.train_step(batch)
+    batches = iter(trainer.distribute(_batches(tiny_config)))
+    metrics = trainer.train_steps(batches, 2)
     assert np.isfinite(float(metrics["loss/masked_token"]))
-    assert "HloModule" in trainer.train_step.experimental_get_compiler_ir(
-        batch)(stage="hlo")
+    batch = next(iter(_batches(tiny_config)))
+    compiled = trainer._local_gradients.experimental_get_compiler_ir(
+        batch, 0, B)
+    assert "HloModule" in compiled(stage="hlo")
+
+
+def test_mixed_bfloat16_step_keeps_float32_weights(tiny_config):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        trainer = _trainer(tiny_config, learning_rate=3e-3, warmup_steps=1)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    metrics = trainer.train_steps(
+        iter(trainer.distribute(_batches(tiny_config))), 2)
+    assert np.isfinite(float(metrics["loss/masked_token"]))
+    assert trainer.model.compute_dtype == "bfloat16"
+    assert {v.dtype for v in trainer.model.weights} == {"float32"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_mirrored_step_equals_one_device_step(tiny_config, jit_compile):
+    """Two replicas on the global batch give one device's loss and weights."""
+    results = []
+    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"),
+                     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+        keras.utils.set_random_seed(0)
+        c = tiny_config.transformer
+        trainer = TransformerTrainer(
+            c, np.zeros([1, T, c.text_dim], np.float32), np.ones([1, T], bool),
+            TransformerTrainConfig(learning_rate=1e-2, warmup_steps=1,
+                                   jit_compile=jit_compile),
+            strategy=strategy)
+        metrics = trainer.train_steps(
+            iter(trainer.distribute(_batches(tiny_config, varied=True))), 3)
+        results.append((float(metrics["loss/masked_token"]),
+                        [v.numpy() for v in trainer.model.weights],
+                        int(trainer.step.numpy())))
+    (loss_a, weights_a, steps_a), (loss_b, weights_b, steps_b) = results
+    assert steps_a == steps_b == 3
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-5)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, atol=1e-4)

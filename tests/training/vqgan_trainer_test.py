@@ -1,4 +1,6 @@
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
@@ -13,7 +15,53 @@ def test_training_lowers_reconstruction_loss(tiny_config):
     # Smooth images: a few colour blobs, the kind of content a VQGAN fits.
     coarse = rng.uniform(-1, 1, [4, 4, 4, 3]).astype(np.float32)
     images = tf.image.resize(coarse, [c.image_size, c.image_size])
-    losses = [float(trainer.train_step(images)["loss/reconstruction"])
+    batches = iter(trainer.distribute(
+        tf.data.Dataset.from_tensors(images).repeat()))
+    losses = [float(trainer.train_steps(batches)["loss/reconstruction"])
               for _ in range(40)]
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
     assert int(trainer.step.numpy()) == 40
+
+
+def test_mixed_bfloat16_step_keeps_float32_weights(tiny_config):
+    c = tiny_config.vqgan
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        trainer = VQGANTrainer(c, VQGANTrainConfig(disc_start=0,
+                                                   disc_channels=8))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    images = tf.zeros([2, c.image_size, c.image_size, 3])
+    metrics = trainer.train_steps(iter(trainer.distribute(
+        tf.data.Dataset.from_tensors(images).repeat())), 2)
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert trainer.vqgan.compute_dtype == "bfloat16"
+    assert {v.dtype for v in trainer.vqgan.weights
+            + trainer.discriminator.weights} == {"float32"}
+
+
+@pytest.mark.slow
+def test_mirrored_step_equals_one_device_step(tiny_config):
+    """Two replicas on the global batch give one device's losses and
+    weights, the adversarial terms included."""
+    c = tiny_config.vqgan
+    images = tf.random.stateless_uniform([4, c.image_size, c.image_size, 3],
+                                         [1, 2], -1.0, 1.0)
+    results = []
+    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"),
+                     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+        keras.utils.set_random_seed(0)
+        trainer = VQGANTrainer(c, VQGANTrainConfig(
+            learning_rate=1e-3, warmup_steps=1, disc_start=1,
+            disc_channels=8), strategy=strategy)
+        metrics = trainer.train_steps(iter(trainer.distribute(
+            tf.data.Dataset.from_tensors(images).repeat())), 3)
+        results.append(({k: float(v) for k, v in metrics.items()},
+                        [v.numpy() for v in trainer.vqgan.weights
+                         + trainer.discriminator.weights]))
+    (metrics_a, weights_a), (metrics_b, weights_b) = results
+    for name, value in metrics_a.items():
+        np.testing.assert_allclose(value, metrics_b[name], rtol=1e-4,
+                                   err_msg=name)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, atol=1e-4)
