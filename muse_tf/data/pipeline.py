@@ -1,9 +1,6 @@
-"""tf.data input pipelines shared by training and evaluation."""
+"""Pixel conversions shared by training, evaluation and generation."""
 
 import tensorflow as tf
-import tensorflow_datasets as tfds
-
-from muse_tf.data import emoji_captions  # noqa: F401  Registers the builder.
 
 
 def to_model_range(images_uint8):
@@ -17,17 +14,10 @@ def to_uint8(images):
     return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
 
 
-def tfds_image_batches(name, split, batch_size, data_dir=None, seed=0,
-                       image_key="image", flip=False):
-    """An endless, shuffled stream of float image batches from TFDS.
-
-    Static batch shape (drop_remainder) so train steps compile once.
-    """
-    ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=True)
-    ds = ds.map(lambda ex: to_model_range(ex[image_key]),
-                num_parallel_calls=tf.data.AUTOTUNE).cache()
-    ds = ds.repeat().shuffle(4096, seed=seed)
-    if flip:
-        ds = ds.map(tf.image.random_flip_left_right,
-                    num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(2)
+def image_grid(images, columns):
+    """uint8 [N, H, W, C] -> one uint8 [rows·H, columns·W, C] image, row by
+    row (N must be a multiple of `columns`), for TensorBoard."""
+    _, height, width, channels = images.shape
+    rows = tf.reshape(images, [-1, columns, height, width, channels])
+    return tf.reshape(tf.transpose(rows, [0, 2, 1, 3, 4]),
+                      [-1, columns * width, channels])

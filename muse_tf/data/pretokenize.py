@@ -1,56 +1,43 @@
-"""Offline passes that turn a caption dataset into transformer inputs.
+"""The offline pass that turns captioned images into VQ token shards.
 
-Transformer training never re-runs the frozen VQGAN encoder or text
-encoder (the practice of the open reproductions): images become VQ token
-ids once, and each distinct caption becomes token states once. Both are
-cached as .npy files in the training work directory.
+Transformer training never re-runs the frozen VQGAN encoder or the text
+encoder (the practice of the open reproductions): one pass writes every
+(image, caption) pair as a tf.train.Example to TFRecord shards:
+
+  tokens       int64 [L]      VQ token ids of the image
+  text_states  bytes          float16 [T, D] text encoder states (float16
+                              halves the shards; the states are LayerNorm
+                              outputs of order 1, well inside its range)
+  text_mask    int64 [T]      1 for real word pieces, 0 for padding
+  caption      bytes          the caption, for inspection
+
+beside `metadata.json` (shapes, example count, the key below) and
+`null_text.npz` (the empty prompt's states: the condition of dropped
+examples for classifier-free guidance). Shards are written to a temporary
+directory and renamed when complete, so a killed pass never leaves shards
+that look finished.
+
+The metadata's `key` is a `fingerprint` of everything the shards depend on
+(the data source, image size, the VQGAN's and text encoder's weights);
+shards made from other inputs are rebuilt, never reused silently: a
+rebuilt dataset with the same size but other captions would otherwise pair
+images with the wrong text.
 """
 
 import hashlib
 import json
 import os
+import shutil
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 import tqdm
 
-from muse_tf.data.pipeline import to_model_range  # Registers our builders.
+from muse_tf.data.pipeline import to_model_range
 
-
-def load_caption_dataset(name, split, data_dir=None):
-    """All (image uint8 [N, H, W, 3], captions list[list[str]]) of a split."""
-    ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
-    images, captions = [], []
-    for ex in tqdm.tqdm(ds.as_numpy_iterator(), desc=f"read {name}:{split}"):
-        images.append(ex["image"])
-        captions.append([c.decode() for c in ex["captions"]])
-    return np.stack(images), captions
-
-
-def encode_images(vqgan, images, batch_size=64):
-    """uint8 images [N, H, W, 3] -> int32 token ids [N, h*w]."""
-    encode = tf.function(lambda x: vqgan.encode(to_model_range(x)))
-    out = []
-    for i in tqdm.trange(0, len(images), batch_size, desc="VQ-encode"):
-        ids = encode(tf.constant(images[i:i + batch_size]))
-        out.append(tf.reshape(ids, [ids.shape[0], -1]).numpy())
-    return np.concatenate(out).astype(np.int32)
-
-
-def encode_captions(text_encoder, captions, batch_size=256):
-    """Distinct strings -> (states float16 [U, T, D], mask bool [U, T]).
-
-    float16 halves the cache; the states are LayerNorm outputs of order 1,
-    well inside its range.
-    """
-    encode = tf.function(text_encoder.__call__)
-    states, masks = [], []
-    for i in tqdm.trange(0, len(captions), batch_size, desc="text-encode"):
-        s, m = encode(tf.constant(captions[i:i + batch_size]))
-        states.append(s.numpy().astype(np.float16))
-        masks.append(m.numpy())
-    return np.concatenate(states), np.concatenate(masks)
+METADATA = "metadata.json"
+NULL_TEXT = "null_text.npz"
+_SHARD_PATTERN = "tokens-*.tfrecord"
 
 
 def fingerprint(*parts):
@@ -64,23 +51,99 @@ def fingerprint(*parts):
     return digest.hexdigest()[:16]
 
 
-def cached(path, make, key):
-    """Loads the .npy at `path` if it was made from `key`, else remakes it.
+def read_metadata(directory):
+    """The shards' metadata dict, or None if there are no finished shards."""
+    path = os.path.join(directory, METADATA)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
-    `key` (a `fingerprint` of everything the value depends on: the caption
-    list, the image bytes, the encoder's weights) is stored beside the
-    array. A cache made from other inputs is never reused silently: a
-    rebuilt dataset with the same size but other captions would otherwise
-    pair images with the wrong text states.
-    """
-    key_path = path + ".key"
-    if os.path.exists(path) and os.path.exists(key_path):
-        with open(key_path) as f:
-            if f.read() == key:
-                return np.load(path)
-        print(f"{path} was made from other inputs; recomputing")
-    value = make()
-    np.save(path, value)
-    with open(key_path, "w") as f:
-        f.write(key)
-    return value
+
+def _example(tokens, states, mask, caption):
+    feature = tf.train.Feature
+    return tf.train.Example(features=tf.train.Features(feature={
+        "tokens": feature(int64_list=tf.train.Int64List(value=tokens)),
+        "text_states": feature(bytes_list=tf.train.BytesList(
+            value=[states.astype("<f2").tobytes()])),
+        "text_mask": feature(int64_list=tf.train.Int64List(value=mask)),
+        "caption": feature(bytes_list=tf.train.BytesList(value=[caption])),
+    })).SerializeToString()
+
+
+def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
+                       batch_size=64, examples_per_shard=8192):
+    """Encodes `examples` ({"image": uint8 [S, S, 3], "caption": string})
+    into shards in `output_dir` (replacing what is there); returns the
+    metadata."""
+    encode_images = tf.function(
+        lambda images: vqgan.encode(to_model_range(images)))
+    encode_text = tf.function(text_encoder.__call__)
+    partial = output_dir.rstrip("/") + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    count, writer = 0, None
+    for batch in tqdm.tqdm(examples.batch(batch_size).prefetch(2),
+                           desc="VQ + text encode", unit="batch"):
+        ids = encode_images(batch["image"]).numpy()
+        states, masks = (t.numpy() for t in encode_text(batch["caption"]))
+        for i in range(len(ids)):
+            if count % examples_per_shard == 0:
+                if writer is not None:
+                    writer.close()
+                writer = tf.io.TFRecordWriter(os.path.join(
+                    partial, f"tokens-{count // examples_per_shard:05d}"
+                    ".tfrecord"))
+            writer.write(_example(ids[i].reshape(-1), states[i],
+                                  masks[i].astype(np.int64),
+                                  batch["caption"][i].numpy()))
+            count += 1
+    if writer is None:
+        raise ValueError("The data source yielded no examples")
+    writer.close()
+    null_states, null_mask = encode_text(tf.constant([""]))
+    np.savez(os.path.join(partial, NULL_TEXT),
+             states=null_states.numpy(), mask=null_mask.numpy())
+    metadata = {"key": key, "num_examples": count,
+                "sequence_length": int(ids[0].size),
+                "text_length": int(states.shape[1]),
+                "text_dim": int(states.shape[2])}
+    with open(os.path.join(partial, METADATA), "w") as f:
+        json.dump(metadata, f, indent=1)
+    shutil.rmtree(output_dir, ignore_errors=True)
+    os.rename(partial, output_dir)
+    return metadata
+
+
+def read_token_shards(directory):
+    """(raw serialized records of every shard in a fixed order, metadata,
+    (null_states float32 [1, T, D], null_mask bool [1, T])); parse batches
+    of the records with `parse_token_batch(records, metadata)`."""
+    metadata = read_metadata(directory)
+    if metadata is None:
+        raise ValueError(f"No finished token shards in {directory!r} (run "
+                         f"train_transformer.py --prepare-only)")
+    files = sorted(tf.io.gfile.glob(os.path.join(directory, _SHARD_PATTERN)))
+    with np.load(os.path.join(directory, NULL_TEXT)) as null:
+        null_text = (null["states"].astype(np.float32),
+                     null["mask"].astype(bool))
+    return tf.data.TFRecordDataset(files), metadata, null_text
+
+
+def parse_token_batch(records, metadata):
+    """string [B] serialized examples -> {"tokens" int32 [B, L],
+    "text_states" float32 [B, T, D], "text_mask" bool [B, T]}."""
+    length = metadata["sequence_length"]
+    text_length, dim = metadata["text_length"], metadata["text_dim"]
+    parsed = tf.io.parse_example(records, {
+        "tokens": tf.io.FixedLenFeature([length], tf.int64),
+        "text_states": tf.io.FixedLenFeature([], tf.string),
+        "text_mask": tf.io.FixedLenFeature([text_length], tf.int64)})
+    states = tf.reshape(tf.io.decode_raw(parsed["text_states"], tf.float16),
+                        [-1, text_length, dim])
+    return {"tokens": tf.cast(parsed["tokens"], tf.int32),
+            # Static batch size again (decode_raw loses it): XLA needs it.
+            "text_states": tf.ensure_shape(tf.cast(states, tf.float32),
+                                           [records.shape[0], text_length,
+                                            dim]),
+            "text_mask": tf.cast(parsed["text_mask"], tf.bool)}

@@ -166,10 +166,37 @@ def tfds_source(name, split, size, data_dir=None, image_key="image",
     return ds.flat_map(examples)
 
 
+def _split_spec(spec):
+    """"kind:rest" -> (kind, rest); ValueError for an unknown kind."""
+    kind, _, rest = spec.partition(":")
+    if kind not in ("tfds", "folder", "tfrecord"):
+        raise ValueError(f"Unknown data source {spec!r}: expected "
+                         f"tfds:NAME, folder:DIR or tfrecord:GLOB")
+    return kind, rest
+
+
+def source_signature(spec, data_dir=None):
+    """A JSON-able description of what `spec` holds now (TFDS version and
+    split size; captions and file sizes of a folder; shard names and
+    sizes), so caches built from it notice when the data changes."""
+    kind, rest = _split_spec(spec)
+    if kind == "tfds":
+        name, _, split = rest.partition(":")
+        info = tfds.builder(name, data_dir=data_dir).info
+        return [spec, str(info.version),
+                info.splits[split or "train"].num_examples]
+    if kind == "folder":
+        return [spec] + [[caption, os.path.getsize(path)
+                          if os.path.exists(path) else None]
+                         for path, caption in _caption_rows(rest)]
+    return [spec] + [[path, os.path.getsize(path)]
+                     for path in sorted(glob.glob(rest))]
+
+
 def load_source(spec, size, counter=None, data_dir=None, image_key="image",
                 caption_key="caption"):
     """The dataset a spec string names (see the module docstring)."""
-    kind, _, rest = spec.partition(":")
+    kind, rest = _split_spec(spec)
     if kind == "tfds":
         name, _, split = rest.partition(":")
         return tfds_source(name, split or "train", size, data_dir,
@@ -177,7 +204,4 @@ def load_source(spec, size, counter=None, data_dir=None, image_key="image",
     counter = counter if counter is not None else SkipCounter()
     if kind == "folder":
         return folder_source(rest, size, counter)
-    if kind == "tfrecord":
-        return tfrecord_source(rest, size, counter)
-    raise ValueError(f"Unknown data source {spec!r}: expected tfds:NAME, "
-                     f"folder:DIR or tfrecord:GLOB")
+    return tfrecord_source(rest, size, counter)

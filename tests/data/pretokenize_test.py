@@ -1,25 +1,89 @@
+import os
+
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from muse_tf.data import pretokenize
+from muse_tf.data.pipeline import to_model_range
+from muse_tf.models.vqgan import VQGAN
+
+CAPTIONS = ["a red square", "a green circle", "", "a blue star, Apple style",
+            "a cat"]
 
 
-def test_cache_is_reused_only_for_the_same_inputs(tmp_path):
-    path = str(tmp_path / "states.npy")
-    calls = []
+@pytest.fixture(scope="module")
+def vqgan(tiny_config):
+    return VQGAN(tiny_config.vqgan, name="vqgan")
 
-    def make(value):
-        calls.append(value)
-        return np.full([2], value, np.float32)
 
+def _examples(tiny_config):
+    size = tiny_config.vqgan.image_size
+    images = tf.random.stateless_uniform([len(CAPTIONS), size, size, 3],
+                                         [4, 2], 0, 256, tf.int32)
+    return tf.data.Dataset.from_tensor_slices(
+        {"image": tf.cast(images, tf.uint8), "caption": CAPTIONS})
+
+
+def test_fingerprint_changes_with_any_input():
     key_a = pretokenize.fingerprint(["a cat", "a dog"], np.arange(3))
     key_b = pretokenize.fingerprint(["a dog", "a cat"], np.arange(3))
-    assert key_a != key_b
+    key_c = pretokenize.fingerprint(["a cat", "a dog"], np.arange(4))
+    assert len({key_a, key_b, key_c}) == 3
+    assert key_a == pretokenize.fingerprint(["a cat", "a dog"], np.arange(3))
 
-    np.testing.assert_array_equal(
-        pretokenize.cached(path, lambda: make(1), key_a), [1, 1])
-    np.testing.assert_array_equal(
-        pretokenize.cached(path, lambda: make(2), key_a), [1, 1])
-    # Same file name, other captions: the stale array must not come back.
-    np.testing.assert_array_equal(
-        pretokenize.cached(path, lambda: make(3), key_b), [3, 3])
-    assert calls == [1, 3]
+
+def test_shards_hold_the_encoders_outputs(tiny_config, vqgan, text_encoder,
+                                          tmp_path):
+    out = str(tmp_path / "tokens")
+    examples = _examples(tiny_config)
+    metadata = pretokenize.write_token_shards(
+        examples, vqgan, text_encoder, out, key="k1", batch_size=2,
+        examples_per_shard=2)
+    assert metadata["num_examples"] == len(CAPTIONS)
+    assert len([f for f in os.listdir(out) if f.endswith(".tfrecord")]) == 3
+    assert not os.path.exists(out + ".partial")
+
+    records, read_back, (null_states, null_mask) = (
+        pretokenize.read_token_shards(out))
+    assert read_back == metadata
+    batch = pretokenize.parse_token_batch(
+        next(iter(records.batch(len(CAPTIONS)))), metadata)
+    images = next(iter(examples.batch(len(CAPTIONS))))["image"]
+    expected_tokens = tf.reshape(vqgan.encode(to_model_range(images)),
+                                 [len(CAPTIONS), -1])
+    np.testing.assert_array_equal(batch["tokens"], expected_tokens)
+    states, mask = text_encoder(tf.constant(CAPTIONS))
+    # float16 storage: within its precision of the float32 states.
+    np.testing.assert_allclose(batch["text_states"], states, atol=2e-3,
+                               rtol=2e-3)
+    np.testing.assert_array_equal(batch["text_mask"], mask)
+    assert batch["text_states"].shape[0] == len(CAPTIONS)  # Static.
+    # The null condition is the empty caption's encoding.
+    np.testing.assert_allclose(null_states, batch["text_states"][2:3],
+                               atol=2e-3, rtol=2e-3)
+    np.testing.assert_array_equal(null_mask, mask[2:3])
+
+
+def test_rewritten_shards_replace_the_old_ones(tiny_config, vqgan,
+                                               text_encoder, tmp_path):
+    out = str(tmp_path / "tokens")
+    examples = _examples(tiny_config)
+    pretokenize.write_token_shards(examples, vqgan, text_encoder, out, "k1",
+                                   examples_per_shard=2)
+    pretokenize.write_token_shards(examples.take(2), vqgan, text_encoder,
+                                   out, "k2", examples_per_shard=2)
+    metadata = pretokenize.read_metadata(out)
+    assert (metadata["key"], metadata["num_examples"]) == ("k2", 2)
+    records, _, _ = pretokenize.read_token_shards(out)
+    assert sum(1 for _ in records) == 2
+
+
+def test_missing_or_empty_shards_are_value_errors(tiny_config, vqgan,
+                                                  text_encoder, tmp_path):
+    with pytest.raises(ValueError, match="No finished token shards"):
+        pretokenize.read_token_shards(str(tmp_path / "none"))
+    with pytest.raises(ValueError, match="no examples"):
+        pretokenize.write_token_shards(
+            _examples(tiny_config).take(0), vqgan, text_encoder,
+            str(tmp_path / "empty"), "k")
