@@ -1,32 +1,37 @@
-"""Trains the base masked transformer on a TFDS caption dataset.
+"""Trains the base masked transformer on captioned images.
 
-The frozen VQGAN (a `train_vqgan.py` work directory, or saved weights) and
-text encoder run once over the data; their outputs are cached in the work
-directory, then the transformer trains on (tokens, caption states).
+An offline pass first turns the data into VQ token shards (the frozen
+VQGAN and text encoder run once per example; muse_tf/data/pretokenize.py)
+in WORKDIR/tokens, rebuilt only when the data or encoders change; the
+transformer then trains on the shards alone.
 
 Example (the bundled emoji model):
   python training/train_transformer.py --preset emoji_64 \
       --vqgan runs/vqgan --workdir runs/transformer --num-steps 2000 \
       --model-dir muse_tf/presets/emoji_64
+On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
 import argparse
 import os
 
-import numpy as np
 import tensorflow as tf
+import train_lib
 
 from muse_tf.configs import get_preset
-from muse_tf.data import pretokenize
+from muse_tf.data import pretokenize, stream
+from muse_tf.data.pipeline import image_grid
+from muse_tf.data.sources import SkipCounter, load_source, source_signature
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.pipeline import TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
-from muse_tf.training.loop import run_training
 from muse_tf.training.transformer_trainer import (
     TransformerTrainConfig,
     TransformerTrainer,
 )
+
+_SAMPLE_PROMPTS = 8
 
 
 def load_vqgan(config, path):
@@ -41,82 +46,69 @@ def load_vqgan(config, path):
     return vqgan
 
 
-def prepare(args, model_config):
-    """Returns (tokens [N, L], caption_ids [N, C], states, masks, null)."""
-    os.makedirs(args.workdir, exist_ok=True)
-    path = lambda name: os.path.join(args.workdir, name)
-    images, captions = pretokenize.load_caption_dataset(
-        args.dataset, "train", args.data_dir)
-    distinct = sorted({c for cs in captions for c in cs} | {""})
-    index = {c: i for i, c in enumerate(distinct)}
-    caption_ids = np.array([[index[c] for c in cs] for cs in captions],
-                           np.int32)
-    encoder = build_text_encoder(model_config.text)
-    text_key = pretokenize.fingerprint(
-        distinct, model_config.text.to_dict(),
-        *[w.numpy() for w in encoder.weights])
-    states = pretokenize.cached(path("text_states.npy"), lambda: (
-        pretokenize.encode_captions(encoder, distinct)[0]), text_key)
-    masks = pretokenize.cached(path("text_masks.npy"), lambda: (
-        encoder.tokenizer(tf.constant(distinct))[1].numpy()), text_key)
+def prepare_tokens(args, model_config, text_encoder):
+    """Makes WORKDIR/tokens unless it is up to date; returns its path (or
+    --tokens, used as it is)."""
+    if args.tokens:
+        return args.tokens
+    directory = os.path.join(args.workdir, "tokens")
+    if args.vqgan is None:
+        raise ValueError("--vqgan is needed to make the token shards")
     vqgan = load_vqgan(model_config.vqgan, args.vqgan)
-    image_key = pretokenize.fingerprint(
-        images, *[w.numpy() for w in vqgan.weights])
-    tokens = pretokenize.cached(path("tokens.npy"), lambda: (
-        pretokenize.encode_images(vqgan, images)), image_key)
-    null = index[""]
-    return tokens, caption_ids, states, masks, null
+    key = pretokenize.fingerprint(
+        source_signature(args.data, args.data_dir), args.image_key,
+        args.caption_key, model_config.vqgan.to_dict(),
+        model_config.text.to_dict(),
+        *[w.numpy() for w in vqgan.weights + text_encoder.weights])
+    metadata = pretokenize.read_metadata(directory)
+    if metadata is None or metadata["key"] != key:
+        if metadata is not None:
+            print(f"{directory} was made from other inputs; remaking it")
+        skipped = SkipCounter()
+        examples = load_source(args.data, model_config.vqgan.image_size,
+                               skipped, args.data_dir, args.image_key,
+                               args.caption_key)
+        metadata = pretokenize.write_token_shards(
+            examples, vqgan, text_encoder, directory, key)
+        print(f"wrote {metadata['num_examples']} examples to {directory} "
+              f"({skipped.skipped} unreadable images skipped)")
+    return directory
 
 
-def batches(tokens, caption_ids, states, masks, batch_size, seed=0):
-    """An endless tf.data.Dataset of batches; each example takes one of its
-    captions at random. The caption states stay in host memory (a Python
-    generator gathers them), not in the dataset's graph."""
-    rng = np.random.default_rng(seed)
-
-    def generate():
-        while True:
-            for start in range(0, len(tokens) - batch_size + 1, batch_size):
-                rows = order[start:start + batch_size]
-                pick = rng.integers(0, caption_ids.shape[1], batch_size)
-                ids = caption_ids[rows, pick]
-                yield {"tokens": tokens[rows],
-                       "text_states": states[ids].astype(np.float32),
-                       "text_mask": masks[ids]}
-            order[:] = rng.permutation(len(tokens))
-
-    order = rng.permutation(len(tokens))
-    length, text_length, dim = tokens.shape[1], states.shape[1], \
-        states.shape[2]
-    return tf.data.Dataset.from_generator(generate, output_signature={
-        "tokens": tf.TensorSpec([batch_size, length], tf.int32),
-        "text_states": tf.TensorSpec([batch_size, text_length, dim],
-                                     tf.float32),
-        "text_mask": tf.TensorSpec([batch_size, text_length], tf.bool),
-    }).prefetch(2)
+def _sample_captions(records, metadata):
+    """_SAMPLE_PROMPTS captions spread over the shards (neighbouring
+    records often share an image)."""
+    spread = records.shard(
+        max(1, metadata["num_examples"] // _SAMPLE_PROMPTS), 0)
+    caption = {"caption": tf.io.FixedLenFeature([], tf.string)}
+    return [c.decode() for c in spread.take(_SAMPLE_PROMPTS).map(
+        lambda r: tf.io.parse_single_example(r, caption)["caption"]
+    ).as_numpy_iterator()]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="emoji_64")
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--vqgan", required=True,
+    train_lib.add_run_arguments(parser, num_steps=2000, batch_size=64,
+                                checkpoint_every=100)
+    parser.add_argument("--vqgan", default=None,
                         help="the frozen VQGAN: a train_vqgan.py work "
                         "directory or a model directory")
-    parser.add_argument("--dataset", default="emoji_captions")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--num-steps", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tokens", default=None,
+                        help="token shards made elsewhere (used as they "
+                        "are; default: WORKDIR/tokens, made from --data)")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
                         help="peak learning rate (warm-up, cosine decay)")
     parser.add_argument("--warmup-steps", type=int, default=200)
-    parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--prepare-only", action="store_true",
-                        help="only fill the token and text-state caches")
+                        help="only make the token shards")
     parser.add_argument("--export-only", action="store_true",
-                        help="write --model-dir from the latest checkpoint "
-                        "in --workdir without training (e.g. a snapshot of "
-                        "a run that is still going)")
+                        help="write --model-dir from a checkpoint without "
+                        "training (e.g. a snapshot of a run that is still "
+                        "going)")
+    parser.add_argument("--export-from", default=None,
+                        help="checkpoint (prefix or directory) that "
+                        "--export-only writes, e.g. a `muse-tf ema` output "
+                        "(default: the latest in WORKDIR/checkpoints)")
     parser.add_argument("--init-from", default=None,
                         help="model directory whose transformer weights start "
                         "a new run (e.g. muse_tf/presets/emoji_64 to train "
@@ -128,36 +120,68 @@ def main(argv=None):
                         "TextToImage.from_pretrained and muse-tf load")
     args = parser.parse_args(argv)
 
+    # === Strategy ===
+    strategy = train_lib.make_run_strategy(args)
     model_config = get_preset(args.preset)
-    tokens, caption_ids, states, masks, null = prepare(args, model_config)
+
+    # === Data: token shards, made once ===
+    text_encoder = build_text_encoder(model_config.text)
+    tokens_dir = prepare_tokens(args, model_config, text_encoder)
     if args.prepare_only:
         return
+    records, metadata, (null_states, null_mask) = (
+        pretokenize.read_token_shards(tokens_dir))
+
+    def make_batches(start_step):
+        return stream.training_stream(
+            records, metadata["num_examples"], args.batch_size, start_step,
+            args.seed, transform=lambda batch, _: pretokenize.
+            parse_token_batch(batch, metadata))
+
+    # === Model and optimizer, in the strategy's scope ===
     trainer = TransformerTrainer(
-        model_config.transformer, states[null:null + 1].astype(np.float32),
-        masks[null:null + 1], TransformerTrainConfig(
+        model_config.transformer, null_states, null_mask,
+        TransformerTrainConfig(
             learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
-            decay_steps=args.num_steps))
+            decay_steps=args.num_steps), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
-    # run_training), else start from --init-from's weights, else scratch.
+    # the loop), else start from --init-from's weights, else scratch.
     checkpoints = os.path.join(args.workdir, "checkpoints")
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
         trainer.model.load_weights(
             os.path.join(args.init_from, "transformer.weights.h5"))
+
     if args.export_only:
-        latest = tf.train.latest_checkpoint(checkpoints)
+        source = args.export_from or checkpoints
+        latest = (tf.train.latest_checkpoint(source)
+                  if os.path.isdir(source) else source)
         if latest is None:
-            raise ValueError(f"--export-only: no checkpoint in {checkpoints}")
+            raise ValueError(f"--export-only: no checkpoint in {source}")
         trainer.checkpoint.restore(latest).expect_partial()
         print(f"restored {latest}")
     else:
-        run_training(trainer, batches(tokens, caption_ids, states, masks,
-                                      args.batch_size),
-                     args.workdir, args.num_steps,
-                     checkpoint_every=args.checkpoint_every)
+        # === Loop, with a grid of samples for fixed captions ===
+        vqgan = load_vqgan(model_config.vqgan, args.vqgan) if args.vqgan \
+            else None
+        hooks = []
+        if vqgan is not None:
+            pipe = TextToImage(model_config, transformer=trainer.model,
+                               vqgan=vqgan, text_encoder=text_encoder)
+            prompts = _sample_captions(records, metadata)
+
+            def log_samples(step):
+                images = tf.constant(pipe(prompts, seed=0))
+                tf.summary.image("samples", image_grid(images, 4)[None],
+                                 step=step)
+                tf.summary.text("sample_prompts", " | ".join(prompts),
+                                step=step)
+
+            hooks.append((args.sample_every, log_samples))
+        train_lib.train(args, trainer, make_batches, hooks)
     if args.model_dir:
         TextToImage(model_config, transformer=trainer.model,
-                    vqgan=load_vqgan(model_config.vqgan, args.vqgan)).save(
-                        args.model_dir)
+                    vqgan=load_vqgan(model_config.vqgan, args.vqgan),
+                    text_encoder=text_encoder).save(args.model_dir)
         print(f"wrote model directory {args.model_dir}")
 
 

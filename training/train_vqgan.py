@@ -1,56 +1,84 @@
-"""Trains a VQGAN tokenizer on a TFDS image dataset.
+"""Trains a VQGAN tokenizer on images from a TFDS dataset, folder or shards.
 
 Example (the bundled emoji model):
   python training/train_vqgan.py --preset emoji_64 --workdir runs/vqgan \
       --num-steps 2000 --batch-size 16 --learning-rate 1e-3 --disc-start 1200
+On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
 """
 
 import argparse
 import os
 
 import tensorflow as tf
+import train_lib
 
 from muse_tf.configs import get_preset
-from muse_tf.data.pipeline import tfds_image_batches
+from muse_tf.data import stream
+from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
+from muse_tf.data.sources import SkipCounter, load_source
 from muse_tf.training.checkpointing import restore_model
-from muse_tf.training.loop import run_training
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
+
+_SAMPLE_IMAGES = 8
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="emoji_64")
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--dataset", default="emoji_captions")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--num-steps", type=int, default=3000)
-    parser.add_argument("--batch-size", type=int, default=16)
+    train_lib.add_run_arguments(parser, num_steps=3000, batch_size=16,
+                                checkpoint_every=250)
     parser.add_argument("--learning-rate", type=float, default=2e-4,
                         help="peak learning rate (warm-up, cosine decay)")
     parser.add_argument("--disc-start", type=int, default=1500)
     parser.add_argument("--disc-channels", type=int, default=32)
-    parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--init-from", default=None,
                         help="work dir whose latest VQGAN and discriminator "
                         "weights start a new run (optimizer state is not "
                         "taken)")
     args = parser.parse_args(argv)
 
-    trainer = VQGANTrainer(get_preset(args.preset).vqgan, VQGANTrainConfig(
+    # === Strategy ===
+    strategy = train_lib.make_run_strategy(args)
+    config = get_preset(args.preset).vqgan
+
+    # === Data: decoded once, cached, reshuffled each epoch ===
+    skipped = SkipCounter()
+    images = load_source(args.data, config.image_size, skipped,
+                         args.data_dir, args.image_key, args.caption_key
+                         ).map(lambda ex: ex["image"]).cache()
+    num_images = stream.count_examples(images)
+    print(f"{num_images} images ({skipped.skipped} unreadable, skipped)")
+
+    def make_batches(start_step):
+        return stream.training_stream(
+            images, num_images, args.batch_size, start_step, args.seed,
+            transform=lambda batch, first: to_model_range(
+                stream.flip_images(batch, first, args.seed)))
+
+    # === Model and optimizer, in the strategy's scope ===
+    trainer = VQGANTrainer(config, VQGANTrainConfig(
         learning_rate=args.learning_rate, decay_steps=args.num_steps,
-        disc_start=args.disc_start,
-        disc_channels=args.disc_channels))
+        disc_start=args.disc_start, disc_channels=args.disc_channels),
+        strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
-    # run_training), else start from --init-from's weights, else scratch.
+    # the loop), else start from --init-from's weights, else scratch.
     checkpoints = os.path.join(args.workdir, "checkpoints")
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
         source = os.path.join(args.init_from, "checkpoints")
         restore_model(trainer.vqgan, source, "vqgan")
         restore_model(trainer.discriminator, source, "discriminator")
-    data = tfds_image_batches(args.dataset, "train", args.batch_size,
-                              data_dir=args.data_dir, flip=True)
-    run_training(trainer, data, args.workdir, args.num_steps,
-                 checkpoint_every=args.checkpoint_every)
+
+    # === Loop, with reconstructions of fixed images in TensorBoard ===
+    originals = to_model_range(next(iter(images.batch(_SAMPLE_IMAGES))))
+    reconstruct = tf.function(lambda x: trainer.vqgan(x)[0])
+
+    def log_reconstructions(step):
+        pairs = tf.concat([originals, reconstruct(originals)], axis=0)
+        tf.summary.image("originals_over_reconstructions",
+                         image_grid(to_uint8(pairs), _SAMPLE_IMAGES)[None],
+                         step=step)
+
+    train_lib.train(args, trainer, make_batches,
+                    hooks=[(args.sample_every, log_reconstructions)])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""What the training scripts share: run flags, strategy set-up, the loop.
+
+Every script trains under `--strategy` (tpu, multi_worker, mirrored,
+one_device; see muse_tf/training/distribute.py) with a global
+`--batch-size` that the replicas split, several steps per graph call, and
+optionally mixed bfloat16 precision.
+"""
+
+import keras
+
+from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
+from muse_tf.training.loop import run_training
+
+DEFAULT_DATA = "tfds:emoji_captions"
+
+
+def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
+    """Flags of every training script (script-specific defaults)."""
+    parser.add_argument("--preset", default="emoji_64",
+                        help="model config preset (default emoji_64)")
+    parser.add_argument("--workdir", required=True,
+                        help="checkpoints, TensorBoard logs and caches; "
+                        "rerunning with the same workdir resumes")
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default=DEFAULT_DATA,
+                      help="tfds:NAME[:SPLIT], folder:DIR (images + "
+                      "captions.jsonl/csv) or tfrecord:GLOB (default "
+                      f"{DEFAULT_DATA})")
+    data.add_argument("--data-dir", default=None, help="TFDS data directory")
+    data.add_argument("--image-key", default="image",
+                      help="image feature of a TFDS dataset")
+    data.add_argument("--caption-key", default="captions",
+                      help="caption feature of a TFDS dataset (a string or "
+                      "a sequence of strings; default captions)")
+    data.add_argument("--seed", type=int, default=0,
+                      help="seed of the initial weights, data order and "
+                      "augmentation (default 0)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--num-steps", type=int, default=num_steps)
+    run.add_argument("--batch-size", type=int, default=batch_size,
+                     help="global batch size, split across replicas")
+    run.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
+    run.add_argument("--keep-checkpoints", type=int, default=3,
+                     help="checkpoints kept (0 keeps all, e.g. for "
+                     "`muse-tf ema`; default 3)")
+    run.add_argument("--summary-every", type=int, default=50,
+                     help="steps between TensorBoard scalars")
+    run.add_argument("--sample-every", type=int, default=500,
+                     help="steps between TensorBoard sample grids")
+    run.add_argument("--steps-per-call", type=int, default=10,
+                     help="train steps per graph call (default 10)")
+    dist = parser.add_argument_group("distribution")
+    dist.add_argument("--strategy", choices=STRATEGIES, default="one_device")
+    dist.add_argument("--tpu", default=None,
+                      help="TPU name or grpc:// address for --strategy tpu "
+                      "(empty on a TPU VM)")
+    dist.add_argument("--cpu-replicas", type=int, default=0,
+                      help="split the CPU into this many logical devices "
+                      "(for --strategy mirrored without GPUs)")
+    dist.add_argument("--mixed-precision", action="store_true",
+                      help="compute in bfloat16, keep weights in float32 "
+                      "(Keras mixed_bfloat16)")
+
+
+def make_run_strategy(args):
+    """The strategy of `args`, after the device and precision set-up that
+    must come before any model is built."""
+    if args.cpu_replicas:
+        logical_cpus(args.cpu_replicas)
+    keras.utils.set_random_seed(args.seed)  # Reproducible initial weights.
+    if args.mixed_precision:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+    strategy = make_strategy(args.strategy, args.tpu)
+    if args.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"--batch-size {args.batch_size} does not split "
+                         f"evenly over {strategy.num_replicas_in_sync} "
+                         f"replicas")
+    return strategy
+
+
+def train(args, trainer, make_batches, hooks=()):
+    """Runs (or resumes) the training loop with the flags of `args`."""
+    return run_training(
+        trainer, make_batches, args.workdir, args.num_steps,
+        checkpoint_every=args.checkpoint_every,
+        summary_every=args.summary_every,
+        max_to_keep=args.keep_checkpoints or None,
+        hooks=hooks, steps_per_call=args.steps_per_call,
+        batch_size=args.batch_size)
