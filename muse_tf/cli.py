@@ -1,5 +1,5 @@
-"""`muse-tf`: generate, export, serve-client and prepare data from the
-command line."""
+"""`muse-tf`: generate, export, query a model server, average checkpoints
+and prepare data from the command line."""
 
 import argparse
 import os
@@ -52,6 +52,17 @@ def _client(args):
     finally:
         client.close()
     _write_pngs(args.output, args.prompts, pngs, args.seed)
+
+
+def _ema(args):
+    from muse_tf.training import ema
+
+    paths = ema.checkpoints_in(args.checkpoints)
+    if args.last:
+        paths = paths[-args.last:]
+    prefix = ema.average_checkpoints(paths, args.output, args.decay)
+    print(f"wrote {prefix}: EMA (decay {args.decay}) of "
+          f"{', '.join(os.path.basename(p) for p in paths)}")
 
 
 def _prepare_data(args):
@@ -122,7 +133,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
         "TensorFlow: generate images, export a SavedModel, query a model "
-        "server, prepare training data.")
+        "server, average checkpoints, prepare training data.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -164,6 +175,24 @@ def build_parser():
     cli.add_argument("--timeout", type=float, default=300.0,
                      help="seconds to wait for the server (default 300)")
     cli.set_defaults(run=_client)
+
+    ema = sub.add_parser(
+        "ema", help="average a run's checkpoints (offline EMA)",
+        description="Muse's offline EMA: average the checkpoints a training "
+        "run kept, oldest first (ema = decay * ema + (1 - decay) * next), "
+        "into a new checkpoint of the same objects. Restore it like any "
+        "checkpoint of the run, e.g. train_transformer.py --export-only "
+        "--export-from OUTPUT.")
+    ema.add_argument("checkpoints",
+                     help="a run's checkpoint directory (WORKDIR/checkpoints)")
+    ema.add_argument("output", help="directory for the averaged checkpoint")
+    ema.add_argument("--decay", type=float, default=0.7,
+                     help="weight of the running average (default 0.7, as "
+                     "in Muse)")
+    ema.add_argument("--last", type=int, default=0,
+                     help="average only the newest N checkpoints (default: "
+                     "all that the run kept)")
+    ema.set_defaults(run=_ema)
 
     prep = sub.add_parser(
         "prepare-data", help="build the emoji caption dataset (TFDS)",

@@ -8,7 +8,7 @@ from muse_tf import cli
 
 @pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"],
                                   ["export", "--help"], ["client", "--help"],
-                                  ["prepare-data", "--help"]])
+                                  ["ema", "--help"], ["prepare-data", "--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
