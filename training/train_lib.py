@@ -36,10 +36,14 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
                       help="seed of the initial weights, data order and "
                       "augmentation (default 0)")
     run = parser.add_argument_group("run")
-    run.add_argument("--num-steps", type=int, default=num_steps)
+    run.add_argument("--num-steps", type=int, default=num_steps,
+                     help="total train steps, resumed ones included "
+                     "(the learning rate decays to 0 over them)")
     run.add_argument("--batch-size", type=int, default=batch_size,
                      help="global batch size, split across replicas")
-    run.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
+    run.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
+                     help="steps between checkpoints (a killed run loses at "
+                     "most this many)")
     run.add_argument("--keep-checkpoints", type=int, default=3,
                      help="checkpoints kept (0 keeps all, e.g. for "
                      "`muse-tf ema`; default 3)")
@@ -50,7 +54,9 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     run.add_argument("--steps-per-call", type=int, default=10,
                      help="train steps per graph call (default 10)")
     dist = parser.add_argument_group("distribution")
-    dist.add_argument("--strategy", choices=STRATEGIES, default="one_device")
+    dist.add_argument("--strategy", choices=STRATEGIES, default="one_device",
+                      help="tf.distribute strategy (multi_worker reads "
+                      "TF_CONFIG; default one_device)")
     dist.add_argument("--tpu", default=None,
                       help="TPU name or grpc:// address for --strategy tpu "
                       "(empty on a TPU VM)")

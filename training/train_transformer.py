@@ -98,7 +98,8 @@ def main(argv=None):
                         "are; default: WORKDIR/tokens, made from --data)")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
                         help="peak learning rate (warm-up, cosine decay)")
-    parser.add_argument("--warmup-steps", type=int, default=200)
+    parser.add_argument("--warmup-steps", type=int, default=200,
+                        help="linear warm-up steps (default 200)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="only make the token shards")
     parser.add_argument("--export-only", action="store_true",

@@ -28,8 +28,12 @@ def main(argv=None):
                                 checkpoint_every=250)
     parser.add_argument("--learning-rate", type=float, default=2e-4,
                         help="peak learning rate (warm-up, cosine decay)")
-    parser.add_argument("--disc-start", type=int, default=1500)
-    parser.add_argument("--disc-channels", type=int, default=32)
+    parser.add_argument("--disc-start", type=int, default=1500,
+                        help="step at which the adversarial loss starts "
+                        "(default 1500)")
+    parser.add_argument("--disc-channels", type=int, default=32,
+                        help="width of the PatchGAN discriminator "
+                        "(default 32)")
     parser.add_argument("--init-from", default=None,
                         help="work dir whose latest VQGAN and discriminator "
                         "weights start a new run (optimizer state is not "

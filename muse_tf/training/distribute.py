@@ -9,8 +9,14 @@
   * `mirrored`: MirroredStrategy over this machine's devices (every GPU,
     or the logical CPU devices made with `logical_cpus`).
   * `one_device`: OneDeviceStrategy on the first GPU, else the CPU.
+
+A process gets one strategy of each kind: a second MirroredStrategy over the
+same devices would restart the collective op keys at the same numbers, and
+its all-reduces would be matched with the first one's (a "Shape mismatch in
+the collective instance 100" error; tensorflow/tensorflow#62790).
 """
 
+import functools
 import socket
 import urllib.parse
 
@@ -58,8 +64,10 @@ def tpu_strategy(tpu):
     return tf.distribute.TPUStrategy(resolver)
 
 
+@functools.cache
 def make_strategy(name, tpu=None):
-    """The strategy `name` (one of STRATEGIES); ValueError otherwise."""
+    """The strategy `name` (one of STRATEGIES), the same object on every
+    call with the same arguments; ValueError for an unknown name."""
     if name == "tpu":
         return tpu_strategy(tpu)
     if name == "multi_worker":

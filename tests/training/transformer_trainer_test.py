@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from muse_tf.training.distribute import make_strategy
 from muse_tf.training.loop import NonFiniteLossError, run_training
 from muse_tf.training.transformer_trainer import (
     TransformerTrainConfig,
@@ -120,8 +121,8 @@ def test_mixed_bfloat16_step_keeps_float32_weights(tiny_config):
 def test_mirrored_step_equals_one_device_step(tiny_config, jit_compile):
     """Two replicas on the global batch give one device's loss and weights."""
     results = []
-    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"),
-                     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    for strategy in (make_strategy("one_device"),
+                     make_strategy("mirrored")):
         keras.utils.set_random_seed(0)
         c = tiny_config.transformer
         trainer = TransformerTrainer(

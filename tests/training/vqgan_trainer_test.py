@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from muse_tf.training.distribute import make_strategy
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
 
@@ -48,8 +49,8 @@ def test_mirrored_step_equals_one_device_step(tiny_config):
     images = tf.random.stateless_uniform([4, c.image_size, c.image_size, 3],
                                          [1, 2], -1.0, 1.0)
     results = []
-    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"),
-                     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    for strategy in (make_strategy("one_device"),
+                     make_strategy("mirrored")):
         keras.utils.set_random_seed(0)
         trainer = VQGANTrainer(c, VQGANTrainConfig(
             learning_rate=1e-3, warmup_steps=1, disc_start=1,
