@@ -1,5 +1,7 @@
 """muse_tf: Muse / MaskGIT text-to-image in TensorFlow 2 and Keras 3."""
 
+import pathlib
+
 import setuptools
 
 setuptools.setup(
@@ -7,7 +9,7 @@ setuptools.setup(
     version="0.1.0",
     description="Muse and MaskGIT masked generative transformers in "
                 "TensorFlow 2 / Keras 3",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=setuptools.find_packages(include=["muse_tf", "muse_tf.*"]),
