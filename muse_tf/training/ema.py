@@ -29,12 +29,12 @@ _NOT_WEIGHTS = ("_CHECKPOINTABLE_OBJECT_GRAPH", "step/", "optimizer/",
 
 def checkpoints_in(directory):
     """The checkpoint prefixes a CheckpointManager keeps in `directory`,
-    oldest first; ValueError if there are none."""
+    oldest first; ValueError if there are none. (TensorFlow already joins
+    the state file's relative entries to `directory`.)"""
     state = tf.train.get_checkpoint_state(directory)
     if state is None or not state.all_model_checkpoint_paths:
         raise ValueError(f"No checkpoints in {directory!r}")
-    return [p if os.path.isabs(p) else os.path.join(directory, p)
-            for p in state.all_model_checkpoint_paths]
+    return list(state.all_model_checkpoint_paths)
 
 
 def is_weight(key, dtype):

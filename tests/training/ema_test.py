@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -53,6 +55,16 @@ def test_ema_averages_weights_and_keeps_the_rest_of_the_newest(
     moments = [v for v in optimizer.variables if "iteration" not in v.path]
     for v in moments:
         np.testing.assert_allclose(v.numpy(), 40.0)
+
+
+def test_checkpoints_in_a_relative_directory_are_found(
+        saved_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = ema.checkpoints_in("ckpt")
+    assert paths == [os.path.join("ckpt", f"ckpt-{n}")
+                     for n in (100, 200, 300)]
+    for path in paths:
+        assert tf.train.load_checkpoint(path) is not None
 
 
 def test_ema_with_zero_decay_is_the_newest_checkpoint(saved_run, tmp_path):
