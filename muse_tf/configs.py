@@ -32,6 +32,8 @@ class VQGANConfig(_Serializable):
     """VQGAN tokenizer (MUSE_NOTES §2): fully convolutional, no attention.
 
     The downsampling factor is `2 ** (len(channel_multipliers) - 1)`.
+    `decoder_channels` and `decoder_res_blocks` (0: as the encoder's) make
+    Muse's larger decoder, fine-tuned with the encoder and codebook frozen.
     """
 
     image_size: int = 256
@@ -41,6 +43,8 @@ class VQGANConfig(_Serializable):
     codebook_size: int = 1024
     embedding_dim: int = 256
     commitment_cost: float = 0.25
+    decoder_channels: int = 0
+    decoder_res_blocks: int = 0
 
     def __post_init__(self):
         if not self.channel_multipliers:
@@ -57,6 +61,14 @@ class VQGANConfig(_Serializable):
     @property
     def tokens_per_side(self) -> int:
         return self.image_size // self.downsampling_factor
+
+    @property
+    def decoder_base_channels(self) -> int:
+        return self.decoder_channels or self.base_channels
+
+    @property
+    def decoder_num_res_blocks(self) -> int:
+        return self.decoder_res_blocks or self.num_res_blocks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +97,43 @@ class TransformerConfig(_Serializable):
     @property
     def sequence_length(self) -> int:
         return self.image_tokens_per_side**2
+
+
+@dataclasses.dataclass(frozen=True)
+class SuperResConfig(_Serializable):
+    """Super-res transformer (MUSE_NOTES §4): `num_encoder_layers` of
+    self-attention over the low-res tokens, whose output joins the
+    projected text states as the cross-attention memory of `num_layers`
+    decoder layers that predict the masked high-res tokens."""
+
+    codebook_size: int = 8192
+    image_tokens_per_side: int = 64
+    low_res_codebook_size: int = 8192
+    low_res_tokens_per_side: int = 16
+    hidden_dim: int = 1024
+    num_encoder_layers: int = 16
+    num_layers: int = 32
+    num_heads: int = 16
+    mlp_dim: int = 4096
+    dropout: float = 0.1
+    text_dim: int = 384
+
+    def __post_init__(self):
+        if self.hidden_dim % self.num_heads:
+            raise ValueError(f"hidden_dim {self.hidden_dim} is not divisible "
+                             f"by num_heads {self.num_heads}")
+
+    @property
+    def mask_token_id(self) -> int:
+        return self.codebook_size
+
+    @property
+    def sequence_length(self) -> int:
+        return self.image_tokens_per_side**2
+
+    @property
+    def low_res_sequence_length(self) -> int:
+        return self.low_res_tokens_per_side**2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,13 +211,59 @@ def check_guidance_scale(guidance_scale):
 
 
 @dataclasses.dataclass(frozen=True)
+class SuperResStageConfig(_Serializable):
+    """The second stage of the cascade (Muse §2.3): the super-res
+    transformer, the high-res VQGAN whose tokens it predicts (and whose
+    decoder makes the final pixels), and its sampler (Muse: 8 steps).
+    `large_decoder_channels`/`_res_blocks`, when set, describe the larger
+    decoder fine-tuned for the high-res VQGAN (MUSE_NOTES §2)."""
+
+    transformer: SuperResConfig = SuperResConfig()
+    vqgan: VQGANConfig = VQGANConfig(image_size=512,
+                                     channel_multipliers=(1, 1, 2, 4))
+    sampler: SamplerConfig = SamplerConfig(num_steps=8)
+    large_decoder_channels: int = 0
+    large_decoder_res_blocks: int = 0
+
+    def __post_init__(self):
+        t, v = self.transformer, self.vqgan
+        if t.codebook_size != v.codebook_size:
+            raise ValueError("High-res VQGAN and super-res codebook sizes "
+                             f"differ: {v.codebook_size} vs "
+                             f"{t.codebook_size}")
+        if t.image_tokens_per_side != v.tokens_per_side:
+            raise ValueError("High-res VQGAN token grid and super-res grid "
+                             f"differ: {v.tokens_per_side} vs "
+                             f"{t.image_tokens_per_side}")
+
+    @property
+    def large_decoder_vqgan(self):
+        """The high-res VQGAN config with the larger decoder, or None."""
+        if not (self.large_decoder_channels or self.large_decoder_res_blocks):
+            return None
+        return dataclasses.replace(
+            self.vqgan, decoder_channels=self.large_decoder_channels,
+            decoder_res_blocks=self.large_decoder_res_blocks)
+
+    @classmethod
+    def from_dict(cls, d):
+        parts = {"transformer": SuperResConfig, "vqgan": VQGANConfig,
+                 "sampler": SamplerConfig}
+        return super().from_dict(
+            {k: parts[k].from_dict(v) if k in parts else v
+             for k, v in d.items()})
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelConfig(_Serializable):
-    """A whole text-to-image model: the parts a pipeline is built from."""
+    """A whole text-to-image model: the parts a pipeline is built from.
+    `super_res` (optional) adds the cascade's second stage."""
 
     vqgan: VQGANConfig = VQGANConfig()
     transformer: TransformerConfig = TransformerConfig()
     text: TextConfig = TextConfig()
     sampler: SamplerConfig = SamplerConfig()
+    super_res: SuperResStageConfig | None = None
 
     def __post_init__(self):
         if self.vqgan.codebook_size != self.transformer.codebook_size:
@@ -184,39 +279,81 @@ class ModelConfig(_Serializable):
             raise ValueError("Text encoder width and transformer text_dim "
                              f"differ: {self.text.output_dim} vs "
                              f"{self.transformer.text_dim}")
+        if self.super_res is not None:
+            sr = self.super_res.transformer
+            if (sr.low_res_codebook_size != self.vqgan.codebook_size
+                    or sr.low_res_tokens_per_side
+                    != self.vqgan.tokens_per_side):
+                raise ValueError(
+                    "The super-res model's low-res tokens "
+                    f"({sr.low_res_tokens_per_side}² of "
+                    f"{sr.low_res_codebook_size} codes) are not the base "
+                    f"VQGAN's ({self.vqgan.tokens_per_side}² of "
+                    f"{self.vqgan.codebook_size})")
+            if sr.text_dim != self.text.output_dim:
+                raise ValueError("Text encoder width and super-res text_dim "
+                                 f"differ: {self.text.output_dim} vs "
+                                 f"{sr.text_dim}")
 
     @classmethod
     def from_dict(cls, d):
         parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
-                 "text": TextConfig, "sampler": SamplerConfig}
+                 "text": TextConfig, "sampler": SamplerConfig,
+                 "super_res": SuperResStageConfig}
         unknown = sorted(set(d) - set(parts))
         if unknown:
             raise ValueError(f"Unknown ModelConfig fields: {unknown}")
-        return cls(**{k: parts[k].from_dict(v) for k, v in d.items()})
+        return cls(**{k: None if v is None else parts[k].from_dict(v)
+                      for k, v in d.items()})
 
+
+# Test-sized: 16x16 images, 8x8 tokens, a few small layers.
+_TINY = ModelConfig(
+    vqgan=VQGANConfig(image_size=16, base_channels=8,
+                      channel_multipliers=(1, 2), num_res_blocks=1,
+                      codebook_size=64, embedding_dim=8),
+    transformer=TransformerConfig(
+        codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
+        num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
+    text=TextConfig(max_length=16),
+    sampler=SamplerConfig(num_steps=4))
+
+# The bundled default model's base stage: 64x64 emoji, 8x8 tokens.
+_EMOJI_64 = ModelConfig(
+    vqgan=VQGANConfig(image_size=64, base_channels=32,
+                      channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
+                      codebook_size=512, embedding_dim=32),
+    # No dropout: a short CPU run over ~9k images underfits, not over.
+    transformer=TransformerConfig(
+        codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
+        num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.0),
+    text=TextConfig(max_length=32),
+    sampler=SamplerConfig(num_steps=12, guidance_scale=3.0))
 
 PRESETS = {
-    # Test-sized: 16x16 images, 8x8 tokens, a few small layers.
-    "tiny": ModelConfig(
-        vqgan=VQGANConfig(image_size=16, base_channels=8,
+    "tiny": _TINY,
+    # tiny plus a super-res stage (8x8 -> 16x16 tokens), for tests.
+    "tiny_cascade": dataclasses.replace(_TINY, super_res=SuperResStageConfig(
+        transformer=SuperResConfig(
+            codebook_size=32, image_tokens_per_side=16,
+            low_res_codebook_size=64, low_res_tokens_per_side=8,
+            hidden_dim=32, num_encoder_layers=1, num_layers=2, num_heads=2,
+            mlp_dim=64, dropout=0.0),
+        vqgan=VQGANConfig(image_size=32, base_channels=8,
                           channel_multipliers=(1, 2), num_res_blocks=1,
-                          codebook_size=64, embedding_dim=8),
-        transformer=TransformerConfig(
-            codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
-            num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
-        text=TextConfig(max_length=16),
-        sampler=SamplerConfig(num_steps=4)),
-    # The bundled default model: 64x64 emoji, 8x8 tokens.
-    "emoji_64": ModelConfig(
-        vqgan=VQGANConfig(image_size=64, base_channels=32,
-                          channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
-                          codebook_size=512, embedding_dim=32),
-        # No dropout: a short CPU run over ~9k images underfits, not over.
-        transformer=TransformerConfig(
-            codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
-            num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.0),
-        text=TextConfig(max_length=32),
-        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0)),
+                          codebook_size=32, embedding_dim=8),
+        sampler=SamplerConfig(num_steps=3))),
+    "emoji_64": _EMOJI_64,
+    # emoji_64 plus a super-res stage to 128x128 (16x16 tokens of the same
+    # VQGAN architecture at twice the image size).
+    "emoji_128": dataclasses.replace(_EMOJI_64, super_res=SuperResStageConfig(
+        transformer=SuperResConfig(
+            codebook_size=512, image_tokens_per_side=16,
+            low_res_codebook_size=512, low_res_tokens_per_side=8,
+            hidden_dim=256, num_encoder_layers=2, num_layers=4, num_heads=4,
+            mlp_dim=1024, dropout=0.0),
+        vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128),
+        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
     # MaskGIT's ImageNet 256 model (MUSE_NOTES §2-3), with our text encoder.
     "maskgit_256": ModelConfig(
         vqgan=VQGANConfig(),

@@ -10,10 +10,17 @@ TF Serving and `tf.saved_model.load` fill them in):
 
   serving_default(prompt string [B], negative_prompt string [B] = [] (none),
                   seed int64 [] = 0, guidance_scale float32 [] = model's,
-                  num_steps int32 [] = model's)
+                  num_steps int32 [] = model's,
+                  super_res_guidance_scale float32 [] = model's,
+                  super_res_steps int32 [] = model's)
       -> image_bytes string [B] (PNG), tokens int32 [B, L]
   generate_tokens(same inputs) -> tokens int32 [B, L]
   decode_tokens(tokens int32 [B, L]) -> image_bytes string [B]
+
+For a cascade the whole prompt -> base -> super-res -> high-res decoder
+chain is the one compiled function the Python pipeline runs, and `tokens`
+are the high-res tokens; a model without a super-res stage ignores the
+super_res_* inputs.
 
 The `_bytes` suffix makes TF Serving's REST API return base64. Bad input is
 an InvalidArgument error from `tf.debugging` checks: an empty prompt batch,
@@ -46,42 +53,60 @@ class MuseServingModule(tf.Module):
         self._track_only_what_serving_needs(pipeline)
         self.max_batch = int(max_batch)
         self.max_steps = int(max_steps)
-        sampler = pipeline.config.sampler
-        length = pipeline.config.transformer.sequence_length
+        config = pipeline.config
+        sampler = config.sampler
+        # The super-res stage's sampler (the base one's for a base model,
+        # whose signature ignores it).
+        sr_sampler = (config.super_res.sampler if config.super_res
+                      else sampler)
+        final = (config.super_res.transformer if config.super_res
+                 else config.transformer)
+        length = final.sequence_length
         prompt_specs = [
             tf.TensorSpec([None], tf.string, name="prompt"),
             tf.TensorSpec([None], tf.string, name="negative_prompt"),
             tf.TensorSpec([], tf.int64, name="seed"),
             tf.TensorSpec([], tf.float32, name="guidance_scale"),
             tf.TensorSpec([], tf.int32, name="num_steps"),
+            tf.TensorSpec([], tf.float32, name="super_res_guidance_scale"),
+            tf.TensorSpec([], tf.int32, name="super_res_steps"),
         ]
         defaults = {
             "negative_prompt": tf.constant([], tf.string),
             "seed": tf.constant(0, tf.int64),
             "guidance_scale": tf.constant(sampler.guidance_scale, tf.float32),
-            "num_steps": tf.constant(sampler.num_steps, tf.int32)}
+            "num_steps": tf.constant(sampler.num_steps, tf.int32),
+            "super_res_guidance_scale": tf.constant(sr_sampler.guidance_scale,
+                                                    tf.float32),
+            "super_res_steps": tf.constant(sr_sampler.num_steps, tf.int32)}
 
         # Tensor defaults on a tf.function with an input signature become
         # SignatureDef defaults (optional inputs for TF Serving).
         def serving_default(prompt, negative_prompt=defaults[
                 "negative_prompt"], seed=defaults["seed"],
                 guidance_scale=defaults["guidance_scale"],
-                num_steps=defaults["num_steps"]):
+                num_steps=defaults["num_steps"],
+                super_res_guidance_scale=defaults["super_res_guidance_scale"],
+                super_res_steps=defaults["super_res_steps"]):
             tokens = self._tokens(prompt, negative_prompt, seed,
-                                  guidance_scale, num_steps)
+                                  guidance_scale, num_steps,
+                                  super_res_guidance_scale, super_res_steps)
             return {"image_bytes": self._png(tokens), "tokens": tokens}
 
         def generate_tokens(prompt, negative_prompt=defaults[
                 "negative_prompt"], seed=defaults["seed"],
                 guidance_scale=defaults["guidance_scale"],
-                num_steps=defaults["num_steps"]):
-            return {"tokens": self._tokens(prompt, negative_prompt, seed,
-                                           guidance_scale, num_steps)}
+                num_steps=defaults["num_steps"],
+                super_res_guidance_scale=defaults["super_res_guidance_scale"],
+                super_res_steps=defaults["super_res_steps"]):
+            return {"tokens": self._tokens(
+                prompt, negative_prompt, seed, guidance_scale, num_steps,
+                super_res_guidance_scale, super_res_steps)}
 
         def decode_tokens(tokens):
             checks = [tf.debugging.assert_greater(
                 tf.shape(tokens)[0], 0, message="tokens batch is empty")]
-            codebook = pipeline.config.transformer.codebook_size
+            codebook = final.codebook_size
             checks.append(tf.debugging.assert_non_negative(
                 tokens, message="token ids must be >= 0"))
             checks.append(tf.debugging.assert_less(
@@ -124,7 +149,7 @@ class MuseServingModule(tf.Module):
             if isinstance(t, tf.saved_model.experimental.TrackableResource)]
 
     def _check_inputs(self, prompt, negative_prompt, guidance_scale,
-                      num_steps):
+                      num_steps, super_res_guidance_scale, super_res_steps):
         batch = tf.size(prompt)
         negatives = tf.size(negative_prompt)
         return [
@@ -138,21 +163,25 @@ class MuseServingModule(tf.Module):
                               tf.equal(negatives, batch)),
                 [("negative_prompt must be empty or have one entry per "
                  "prompt; sizes:"), negatives, batch]),
+        ] + [check for name, steps, scale in (
+            ("", num_steps, guidance_scale),
+            ("super_res_", super_res_steps, super_res_guidance_scale))
+            for check in (
             tf.debugging.assert_greater_equal(
-                num_steps, 1, message="num_steps must be >= 1"),
+                steps, 1, message=f"{name or 'num_'}steps must be >= 1"),
             tf.debugging.assert_less_equal(
-                num_steps, self.max_steps,
-                message=f"num_steps must be <= {self.max_steps}"),
+                steps, self.max_steps,
+                message=f"{name or 'num_'}steps must be <= {self.max_steps}"),
             tf.debugging.assert_all_finite(
-                guidance_scale, message="guidance_scale must be finite"),
+                scale, message=f"{name}guidance_scale must be finite"),
             tf.debugging.assert_greater_equal(
-                guidance_scale, 0.0, message="guidance_scale must be >= 0"),
-        ]
+                scale, 0.0, message=f"{name}guidance_scale must be >= 0"))]
 
     def _tokens(self, prompt, negative_prompt, seed, guidance_scale,
-                num_steps):
+                num_steps, super_res_guidance_scale, super_res_steps):
         checks = self._check_inputs(prompt, negative_prompt, guidance_scale,
-                                    num_steps)
+                                    num_steps, super_res_guidance_scale,
+                                    super_res_steps)
         with tf.control_dependencies(checks):
             batch = tf.size(prompt)
             negative_prompt = tf.cond(
@@ -162,12 +191,13 @@ class MuseServingModule(tf.Module):
                 tf.concat([prompt, negative_prompt], 0))
         cond_states, uncond_states = tf.split(states, 2)
         cond_mask, uncond_mask = tf.split(mask, 2)
-        return self.pipeline._generate(
+        return self.pipeline._cascade(
             cond_states, cond_mask, uncond_states, uncond_mask,
-            seed_pair(seed), guidance_scale, num_steps)
+            seed_pair(seed), guidance_scale, num_steps,
+            super_res_guidance_scale, super_res_steps)
 
     def _png(self, tokens):
-        images = self.pipeline._decode(tokens)
+        images = self.pipeline.decode_final(tokens)
         return tf.map_fn(tf.io.encode_png, images,
                          fn_output_signature=tf.string)
 

@@ -2,27 +2,37 @@
 
 The Python face of a trained model (MUSE_NOTES §1): the frozen text encoder
 runs in a graph function (tf-text tokenization is string work that XLA
-cannot compile), the decoding loop and the VQGAN decoder each run as one
+cannot compile); token generation and the VQGAN decoders each run as one
 XLA-compiled function. Guidance runs the conditional and unconditional
 inputs as one doubled batch; the unconditional text is the negative prompt,
 or the empty prompt when there is none.
 
+A cascade (a config with `super_res`, Muse §2.3) generates base tokens,
+then the super-res transformer generates the high-res tokens conditioned
+on them and the text, and the high-res VQGAN decodes those. Both stages run
+in one compiled function, so the SavedModel's signature is the same graph.
+
 A model directory holds `config.json` (a `ModelConfig`),
-`transformer.weights.h5` and `vqgan.weights.h5`; the text encoder's weights
-come from its own package.
+`transformer.weights.h5` and `vqgan.weights.h5`, and for a cascade
+`super_res.weights.h5` and `high_res_vqgan.weights.h5` (plus, once
+fine-tuned, `high_res_vqgan_large_decoder.weights.h5`); the text encoder's
+weights come from its own package.
 """
 
+import dataclasses
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
+from muse_tf import editing
 from muse_tf.configs import ModelConfig, check_guidance_scale, check_num_steps
-from muse_tf.data.pipeline import to_uint8
+from muse_tf.data.pipeline import downsample, to_model_range, to_uint8
+from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.models.vqgan import VQGAN
-from muse_tf.sampling.guidance import guidance_scale_at, guided_logits
-from muse_tf.sampling.sampler import decode
+from muse_tf.sampling.guided import edit_tokens, generate_tokens
 from muse_tf.text.encoder import build_text_encoder
 
 BUNDLED_MODELS = {"emoji_64": os.path.join(os.path.dirname(__file__),
@@ -54,48 +64,29 @@ def check_prompts(prompts, what="prompts"):
     return prompts
 
 
-def generate_tokens(transformer, sampler, text_states, text_mask,
-                    uncond_states, uncond_mask, seed, guidance_scale,
-                    num_steps):
-    """Parallel decoding from all-[MASK] with classifier-free guidance.
+# Model directory files of each part.
+WEIGHT_FILES = {"transformer": "transformer.weights.h5",
+                "vqgan": "vqgan.weights.h5",
+                "super_res": "super_res.weights.h5",
+                "high_res_vqgan": "high_res_vqgan.weights.h5",
+                "large_decoder": "high_res_vqgan_large_decoder.weights.h5"}
+DECODERS = ("base", "large")
 
-    The conditional and unconditional inputs run as one doubled batch.
 
-    Args:
-      transformer: a MuseTransformer.
-      sampler: a SamplerConfig (schedule, temperatures, guidance schedule).
-      text_states, uncond_states: float32 [B, T, D]; text_mask, uncond_mask:
-        bool [B, T] (the prompt's, and the negative or empty prompt's).
-      seed: int32 [2]. guidance_scale: float32 []. num_steps: int32 [].
-
-    Returns:
-      int32 [B, L] token ids.
-    """
-    c = transformer.config
-    batch = tf.shape(text_states)[0]
-    both_states = tf.concat([text_states, uncond_states], 0)
-    both_mask = tf.concat([text_mask, uncond_mask], 0)
-
-    def tokens_to_logits(tokens, step):
-        logits = transformer(tf.concat([tokens, tokens], 0), both_states,
-                             both_mask)
-        scale = guidance_scale_at(step, num_steps, guidance_scale,
-                                  sampler.guidance_schedule)
-        cond, uncond = tf.split(logits, 2, axis=0)
-        return guided_logits(cond, uncond, scale)
-
-    start = tf.fill([batch, c.sequence_length], c.mask_token_id)
-    return decode(tokens_to_logits, start, seed, num_steps=num_steps,
-                  mask_token_id=c.mask_token_id,
-                  choice_temperature=sampler.choice_temperature,
-                  temperature=sampler.temperature, schedule=sampler.schedule)
+def super_res_seed(seed):
+    """The super-res stage's int32 [2] seed, derived from the base stage's
+    so one user seed fixes the whole cascade."""
+    return tf.random.experimental.stateless_fold_in(seed, 1)
 
 
 class TextToImage(tf.Module):
-    """A trained Muse base model: `pipe(["a prompt"], seed=0)` -> images."""
+    """A trained Muse model: `pipe(["a prompt"], seed=0)` -> images.
+
+    With a super-res stage, images come out at the high resolution."""
 
     def __init__(self, config: ModelConfig, transformer=None, vqgan=None,
-                 text_encoder=None, name="text_to_image"):
+                 text_encoder=None, super_res=None, high_res_vqgan=None,
+                 name="text_to_image"):
         super().__init__(name=name)
         self.config = config
         self.transformer = transformer or MuseTransformer(
@@ -105,59 +96,189 @@ class TextToImage(tf.Module):
         self._encode_text = tf.function(self.text_encoder.__call__)
         self._generate = tf.function(self.generate_tokens, jit_compile=True)
         self._decode = tf.function(self.decode_tokens, jit_compile=True)
+        self.super_res = self.high_res_vqgan = None
+        if config.super_res is not None:
+            self.super_res = super_res or MuseSuperRes(
+                config.super_res.transformer, name="super_res")
+            self.high_res_vqgan = high_res_vqgan or VQGAN(
+                config.super_res.vqgan, name="high_res_vqgan")
+            self._super_resolve = tf.function(self.super_resolve_graph,
+                                              jit_compile=True)
+            self._decode_high_res = tf.function(self.decode_high_res_tokens,
+                                                jit_compile=True)
+        self._cascade = tf.function(self.cascade_tokens, jit_compile=True)
+        self._encode = tf.function(self.encode_images, jit_compile=True)
+        self._edit = tf.function(self.edit_graph, jit_compile=True)
+
+    @property
+    def is_cascade(self):
+        return self.super_res is not None
 
     # === Loading and saving ===
 
     @classmethod
-    def from_pretrained(cls, name_or_dir=DEFAULT_MODEL):
-        """A bundled model by name (see BUNDLED_MODELS) or a model dir."""
+    def from_pretrained(cls, name_or_dir=DEFAULT_MODEL, stages="all",
+                        decoder="base"):
+        """A bundled model by name (see BUNDLED_MODELS) or a model dir.
+
+        stages: "all", or "base" to leave out a cascade's super-res stage.
+        decoder: the high-res VQGAN decoder of a cascade: "base", or
+          "large" (Muse's fine-tuned larger decoder, where the directory
+          has one).
+        """
         model_dir = BUNDLED_MODELS.get(name_or_dir, name_or_dir)
         config_path = os.path.join(model_dir, "config.json")
         if not os.path.exists(config_path):
             raise ValueError(
                 f"Unknown model {name_or_dir!r}: not a bundled model "
                 f"({sorted(BUNDLED_MODELS)}) nor a directory with config.json")
+        if stages not in ("all", "base"):
+            raise ValueError(f"stages must be 'all' or 'base', got "
+                             f"{stages!r}")
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got "
+                             f"{decoder!r}")
         with open(config_path) as f:
-            pipe = cls(ModelConfig.from_dict(json.load(f)))
+            config = ModelConfig.from_dict(json.load(f))
+        if stages == "base":
+            config = dataclasses.replace(config, super_res=None)
+        parts = {}
+        if config.super_res is not None:
+            high_res, weights = config.super_res.vqgan, "high_res_vqgan"
+            if decoder == "large":
+                high_res = config.super_res.large_decoder_vqgan
+                weights = "large_decoder"
+                if high_res is None or not os.path.exists(
+                        os.path.join(model_dir, WEIGHT_FILES[weights])):
+                    raise ValueError(f"{model_dir} has no large decoder")
+            parts["high_res_vqgan"] = VQGAN(high_res, name="high_res_vqgan")
+        pipe = cls(config, **parts)
         pipe.transformer.load_weights(
-            os.path.join(model_dir, "transformer.weights.h5"))
-        pipe.vqgan.load_weights(os.path.join(model_dir, "vqgan.weights.h5"))
+            os.path.join(model_dir, WEIGHT_FILES["transformer"]))
+        pipe.vqgan.load_weights(os.path.join(model_dir, WEIGHT_FILES["vqgan"]))
+        if pipe.is_cascade:
+            pipe.super_res.load_weights(
+                os.path.join(model_dir, WEIGHT_FILES["super_res"]))
+            pipe.high_res_vqgan.load_weights(
+                os.path.join(model_dir, WEIGHT_FILES[weights]))
         return pipe
 
     def save(self, model_dir):
+        """Writes config.json and every stage's weights to `model_dir`."""
         os.makedirs(model_dir, exist_ok=True)
         with open(os.path.join(model_dir, "config.json"), "w") as f:
             json.dump(self.config.to_dict(), f, indent=2)
         self.transformer.save_weights(
-            os.path.join(model_dir, "transformer.weights.h5"))
-        self.vqgan.save_weights(os.path.join(model_dir, "vqgan.weights.h5"))
+            os.path.join(model_dir, WEIGHT_FILES["transformer"]))
+        self.vqgan.save_weights(os.path.join(model_dir, WEIGHT_FILES["vqgan"]))
+        if self.is_cascade:
+            self.super_res.save_weights(
+                os.path.join(model_dir, WEIGHT_FILES["super_res"]))
+            weights = ("high_res_vqgan" if self.high_res_vqgan.config
+                       == self.config.super_res.vqgan else "large_decoder")
+            self.high_res_vqgan.save_weights(
+                os.path.join(model_dir, WEIGHT_FILES[weights]))
 
     @property
     def weights(self):
-        """Every weight: transformer, VQGAN and frozen text encoder."""
-        return (self.transformer.weights + self.vqgan.weights
+        """Every weight: transformers, VQGANs and frozen text encoder."""
+        models = [self.transformer, self.vqgan]
+        if self.is_cascade:
+            models += [self.super_res, self.high_res_vqgan]
+        return ([w for m in models for w in m.weights]
                 + list(self.text_encoder.weights))
 
     # === Graph functions (also what the SavedModel exports) ===
 
     def generate_tokens(self, text_states, text_mask, uncond_states,
-                        uncond_mask, seed, guidance_scale, num_steps):
-        """`generate_tokens` with this pipeline's transformer and sampler."""
-        return generate_tokens(self.transformer, self.config.sampler,
+                        uncond_mask, seed, guidance_scale, num_steps,
+                        start=None):
+        """Base tokens int32 [B, L] by guided parallel decoding of the
+        [MASK]s of `start` (default: all masked)."""
+        c = self.config.transformer
+        if start is None:
+            start = tf.fill([tf.shape(text_states)[0], c.sequence_length],
+                            c.mask_token_id)
+        return generate_tokens(self.transformer, self.config.sampler, start,
                                text_states, text_mask, uncond_states,
                                uncond_mask, seed, guidance_scale, num_steps)
 
+    def super_resolve_graph(self, low_res_tokens, text_states, text_mask,
+                            uncond_states, uncond_mask, seed, guidance_scale,
+                            num_steps, start=None):
+        """High-res tokens int32 [B, L'] for base tokens [B, L], by guided
+        decoding of the [MASK]s of `start` (default: all masked)."""
+        c = self.config.super_res.transformer
+        if start is None:
+            start = tf.fill([tf.shape(low_res_tokens)[0], c.sequence_length],
+                            c.mask_token_id)
+        return generate_tokens(
+            self.super_res, self.config.super_res.sampler, start,
+            text_states, text_mask, uncond_states, uncond_mask, seed,
+            guidance_scale, num_steps, extra_inputs=(low_res_tokens,))
+
+    def cascade_tokens(self, text_states, text_mask, uncond_states,
+                       uncond_mask, seed, guidance_scale, num_steps,
+                       super_res_guidance_scale, super_res_steps):
+        """Every stage in one graph: the final tokens (high-res for a
+        cascade) int32 [B, L_final]."""
+        tokens = self.generate_tokens(text_states, text_mask, uncond_states,
+                                      uncond_mask, seed, guidance_scale,
+                                      num_steps)
+        if not self.is_cascade:
+            return tokens
+        return self.super_resolve_graph(
+            tokens, text_states, text_mask, uncond_states, uncond_mask,
+            super_res_seed(seed), super_res_guidance_scale, super_res_steps)
+
+    def edit_graph(self, tokens, text_states, text_mask, uncond_states,
+                   uncond_mask, seed, guidance_scale, num_iterations):
+        """Mask-free editing of base tokens int32 [B, L] toward the text."""
+        return edit_tokens(self.transformer, tokens, text_states, text_mask,
+                           uncond_states, uncond_mask, seed, guidance_scale,
+                           num_iterations)
+
+    def encode_images(self, images):
+        """uint8 images [B, S, S, 3] at the final size -> (base tokens
+        [B, L], high-res tokens [B, L'] for a cascade): the image is
+        area-downsampled to the base VQGAN's size first."""
+        images = to_model_range(images)
+        low = downsample(images, self.config.vqgan.image_size)
+        base = tf.reshape(self.vqgan.encode(low), [tf.shape(images)[0], -1])
+        if not self.is_cascade:
+            return (base,)
+        high = self.high_res_vqgan.encode(images)
+        return base, tf.reshape(high, [tf.shape(images)[0], -1])
+
     def decode_tokens(self, tokens):
-        """int32 [B, L] token ids -> uint8 images [B, H, W, 3]."""
+        """Base token ids int32 [B, L] -> uint8 images [B, H, W, 3]."""
         side = self.config.transformer.image_tokens_per_side
-        grid = tf.reshape(tokens, [-1, side, side])
-        return to_uint8(self.vqgan.decode(grid))
+        return to_uint8(self.vqgan.decode(tf.reshape(tokens,
+                                                     [-1, side, side])))
+
+    def decode_high_res_tokens(self, tokens):
+        """High-res token ids int32 [B, L'] -> uint8 images."""
+        side = self.config.super_res.transformer.image_tokens_per_side
+        return to_uint8(self.high_res_vqgan.decode(
+            tf.reshape(tokens, [-1, side, side])))
+
+    @property
+    def image_size(self):
+        """Pixels per side of the images this pipeline makes."""
+        if self.is_cascade:
+            return self.config.super_res.vqgan.image_size
+        return self.config.vqgan.image_size
+
+    def decode_final(self, tokens):
+        """The last stage's tokens -> uint8 images (compiled)."""
+        if self.is_cascade:
+            return self._decode_high_res(tokens)
+        return self._decode(tokens)
 
     # === Python API ===
 
-    def tokens(self, prompts, negative_prompts=None, seed=0, num_steps=None,
-               guidance_scale=None):
-        """Generated token ids, int32 numpy [B, L]. Arguments as __call__."""
+    def encode_prompts(self, prompts, negative_prompts=None):
+        """Checked prompts -> (states, mask, uncond_states, uncond_mask)."""
         prompts = check_prompts(prompts)
         if negative_prompts is None:
             negative_prompts = [""] * len(prompts)
@@ -166,24 +287,59 @@ class TextToImage(tf.Module):
             raise ValueError(
                 f"negative_prompts has {len(negative_prompts)} entries for "
                 f"{len(prompts)} prompts")
-        sampler = self.config.sampler
+        states, mask = self._encode_text(
+            tf.constant(prompts + negative_prompts))
+        n = len(prompts)
+        return states[:n], mask[:n], states[n:], mask[n:]
+
+    def sampling_inputs(self, seed, num_steps, guidance_scale, stage="base"):
+        """Checked (seed int32 [2], guidance float32 [], steps int32 [])
+        with the stage's defaults filled in (a model without super-res
+        gets the base sampler's, which it ignores)."""
+        sampler = (self.config.super_res.sampler
+                   if stage == "super_res" and self.is_cascade
+                   else self.config.sampler)
         num_steps = sampler.num_steps if num_steps is None else num_steps
         guidance_scale = (sampler.guidance_scale if guidance_scale is None
                           else guidance_scale)
         check_num_steps(num_steps)
         check_guidance_scale(guidance_scale)
-        states, mask = self._encode_text(
-            tf.constant(prompts + negative_prompts))
-        n = len(prompts)
-        tokens = self._generate(
-            states[:n], mask[:n], states[n:], mask[n:],
-            seed_pair(tf.constant(int(seed), tf.int64)),
-            tf.constant(guidance_scale, tf.float32),
-            tf.constant(num_steps, tf.int32))
-        return tokens.numpy()
+        return (seed_pair(tf.constant(int(seed), tf.int64)),
+                tf.constant(guidance_scale, tf.float32),
+                tf.constant(num_steps, tf.int32))
+
+    def tokens(self, prompts, negative_prompts=None, seed=0, num_steps=None,
+               guidance_scale=None, super_res_steps=None,
+               super_res_guidance_scale=None):
+        """The final stage's token ids, int32 numpy [B, L] (high-res for a
+        cascade). Arguments as __call__."""
+        text = self.encode_prompts(prompts, negative_prompts)
+        seed, scale, steps = self.sampling_inputs(seed, num_steps,
+                                                  guidance_scale)
+        _, sr_scale, sr_steps = self.sampling_inputs(
+            0, super_res_steps, super_res_guidance_scale, "super_res")
+        # The SavedModel's compiled function too, so both give the same
+        # tokens for a seed.
+        return self._cascade(*text, seed, scale, steps, sr_scale,
+                             sr_steps).numpy()
+
+    def super_resolve_tokens(self, low_res_tokens, text_states, text_mask,
+                             seed=0, num_steps=None, guidance_scale=None):
+        """High-res tokens for given base tokens and text states (guided
+        away from the empty prompt): int32 [B, L']."""
+        null_states, null_mask = self._encode_text(tf.constant([""]))
+        batch = tf.shape(low_res_tokens)[0]
+        seed, scale, steps = self.sampling_inputs(
+            seed, num_steps, guidance_scale, "super_res")
+        return self._super_resolve(
+            tf.convert_to_tensor(low_res_tokens, tf.int32), text_states,
+            text_mask, tf.repeat(null_states, batch, 0),
+            tf.repeat(null_mask, batch, 0), super_res_seed(seed), scale,
+            steps)
 
     def __call__(self, prompts, negative_prompts=None, seed=0, num_steps=None,
-                 guidance_scale=None):
+                 guidance_scale=None, super_res_steps=None,
+                 super_res_guidance_scale=None):
         """Generates one image per prompt.
 
         Args:
@@ -191,12 +347,169 @@ class TextToImage(tf.Module):
           negative_prompts: optional list, one per prompt; guidance pushes
             away from it instead of from the empty prompt.
           seed: integer; the same seed gives the same images.
-          num_steps: decoding steps (default from the model's config).
-          guidance_scale: final classifier-free guidance scale >= 0.
+          num_steps: base decoding steps (default from the model's config).
+          guidance_scale: base stage's final classifier-free guidance
+            scale >= 0.
+          super_res_steps, super_res_guidance_scale: the same for the
+            super-res stage of a cascade.
 
         Returns:
-          uint8 numpy images [B, H, W, 3].
+          uint8 numpy images [B, H, W, 3] (the high resolution for a
+          cascade).
         """
         tokens = self.tokens(prompts, negative_prompts, seed, num_steps,
-                             guidance_scale)
-        return self._decode(tf.constant(tokens)).numpy()
+                             guidance_scale, super_res_steps,
+                             super_res_guidance_scale)
+        return self.decode_final(tf.constant(tokens)).numpy()
+
+    # === Editing (muse_tf/editing.py) ===
+
+    def _stage_sides(self):
+        sides = [self.config.transformer.image_tokens_per_side]
+        if self.is_cascade:
+            sides.append(self.config.super_res.transformer
+                         .image_tokens_per_side)
+        return sides
+
+    def _image_tokens(self, image, batch):
+        """A checked image at the final size -> its tokens of each stage,
+        numpy int32 [batch, L] (repeated for each prompt)."""
+        image = editing.load_image(image)
+        editing.check_image_size(image, self.image_size)
+        return [np.repeat(t.numpy(), batch, 0)
+                for t in self._encode(tf.constant(image[None]))]
+
+    def _fill_in(self, starts, text, seed, num_steps, guidance_scale,
+                 super_res_steps, super_res_guidance_scale):
+        """Generates the [MASK]s of each stage's start tokens (the base
+        stage's, then the super-res stage's conditioned on the result);
+        returns each stage's tokens (numpy)."""
+        seed, scale, steps = self.sampling_inputs(seed, num_steps,
+                                                  guidance_scale)
+        base = self._generate(*text, seed, scale, steps,
+                              tf.constant(starts[0]))
+        if not self.is_cascade:
+            return [base.numpy()]
+        return [base.numpy(), self._super_res_stage(
+            base, text, seed, super_res_steps, super_res_guidance_scale,
+            starts[1])]
+
+    def _super_res_stage(self, base, text, seed, num_steps, guidance_scale,
+                         start=None):
+        """High-res tokens (numpy) for base tokens, generating the [MASK]s
+        of `start` (default: all); `seed` is the base stage's int32 [2]."""
+        _, scale, steps = self.sampling_inputs(0, num_steps, guidance_scale,
+                                               "super_res")
+        start = None if start is None else tf.constant(start)
+        return self._super_resolve(
+            tf.constant(base), *text, super_res_seed(seed), scale, steps,
+            start).numpy()
+
+    def inpaint_tokens(self, image, mask, prompts, negative_prompts=None,
+                       seed=0, num_steps=None, guidance_scale=None,
+                       super_res_steps=None, super_res_guidance_scale=None):
+        """Each stage's tokens (numpy int32 [B, L]) of `image` with the
+        region under `mask` regenerated for each prompt. Arguments as
+        `inpaint`."""
+        text = self.encode_prompts(prompts, negative_prompts)
+        tokens = self._image_tokens(image, len(text[0]))
+        mask_ids = [self.config.transformer.mask_token_id]
+        if self.is_cascade:
+            mask_ids.append(self.config.super_res.transformer.mask_token_id)
+        starts = [np.where(editing.token_mask(mask, self.image_size, side),
+                           mask_id, t)
+                  for t, side, mask_id in zip(tokens, self._stage_sides(),
+                                              mask_ids)]
+        return self._fill_in(starts, text, seed, num_steps, guidance_scale,
+                             super_res_steps, super_res_guidance_scale)
+
+    def inpaint(self, image, mask, prompts, negative_prompts=None, seed=0,
+                num_steps=None, guidance_scale=None, super_res_steps=None,
+                super_res_guidance_scale=None):
+        """Regenerates the masked region of an image for each prompt.
+
+        Args:
+          image: uint8 [S, S, 3] array, or PNG/JPEG bytes or path, at the
+            pipeline's `image_size`.
+          mask: [S, S] array or PNG; nonzero pixels are regenerated (every
+            token whose cell they touch).
+          Other arguments as __call__.
+
+        Returns:
+          uint8 numpy images [B, S, S, 3].
+        """
+        tokens = self.inpaint_tokens(image, mask, prompts, negative_prompts,
+                                     seed, num_steps, guidance_scale,
+                                     super_res_steps, super_res_guidance_scale)
+        return self.decode_final(tf.constant(tokens[-1])).numpy()
+
+    def outpaint_tokens(self, image, prompts, direction="right",
+                        fraction=0.25, negative_prompts=None, seed=0,
+                        num_steps=None, guidance_scale=None,
+                        super_res_steps=None, super_res_guidance_scale=None):
+        """Each stage's tokens (numpy int32 [B, L]) of the outpainted
+        image. Arguments as `outpaint`."""
+        text = self.encode_prompts(prompts, negative_prompts)
+        tokens = self._image_tokens(image, len(text[0]))
+        sides = self._stage_sides()
+        if not 0 < fraction < 1:
+            raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+        amount = max(1, round(fraction * sides[0]))
+        starts = [editing.outpaint_tokens(
+            tokens[0], sides[0], direction, amount,
+            self.config.transformer.mask_token_id)]
+        if self.is_cascade:
+            scale = sides[1] // sides[0]
+            starts.append(editing.outpaint_tokens(
+                tokens[1], sides[1], direction, amount * scale,
+                self.config.super_res.transformer.mask_token_id))
+        return self._fill_in(starts, text, seed, num_steps, guidance_scale,
+                             super_res_steps, super_res_guidance_scale)
+
+    def outpaint(self, image, prompts, direction="right", fraction=0.25,
+                 negative_prompts=None, seed=0, num_steps=None,
+                 guidance_scale=None, super_res_steps=None,
+                 super_res_guidance_scale=None):
+        """Extends an image toward `direction` ("left", "right", "up",
+        "down") by `fraction` of its side: the image moves over by that
+        much (whole tokens) and the uncovered strip is generated for each
+        prompt. Other arguments as `inpaint`. Returns uint8 [B, S, S, 3]."""
+        tokens = self.outpaint_tokens(
+            image, prompts, direction, fraction, negative_prompts, seed,
+            num_steps, guidance_scale, super_res_steps,
+            super_res_guidance_scale)
+        return self.decode_final(tf.constant(tokens[-1])).numpy()
+
+    def edit_tokens(self, image, prompts, num_iterations=100,
+                    negative_prompts=None, seed=0, guidance_scale=4.0,
+                    super_res_steps=None, super_res_guidance_scale=None):
+        """Each stage's tokens (numpy int32 [B, L]) of the edited image.
+        Arguments as `edit`."""
+        text = self.encode_prompts(prompts, negative_prompts)
+        tokens = self._image_tokens(image, len(text[0]))
+        if isinstance(num_iterations, bool) or not isinstance(
+                num_iterations, int) or num_iterations < 0:
+            raise ValueError(f"num_iterations must be an integer >= 0, got "
+                             f"{num_iterations!r}")
+        seed, scale, _ = self.sampling_inputs(seed, None, guidance_scale)
+        base = self._edit(tf.constant(tokens[0]), *text, seed, scale,
+                          tf.constant(num_iterations, tf.int32)).numpy()
+        if not self.is_cascade:
+            return [base]
+        # The high-res tokens are made afresh for the edited base tokens.
+        return [base, self._super_res_stage(base, text, seed,
+                                            super_res_steps,
+                                            super_res_guidance_scale)]
+
+    def edit(self, image, prompts, num_iterations=100, negative_prompts=None,
+             seed=0, guidance_scale=4.0, super_res_steps=None,
+             super_res_guidance_scale=None):
+        """Mask-free editing (Muse §3.3): `num_iterations` rounds of
+        re-masking a random 8% of the image's base tokens and resampling
+        them (top-3, constant guidance `guidance_scale`) under each prompt;
+        a cascade then makes the high-res tokens for the result. Muse's
+        defaults: 100 rounds, guidance 4. Returns uint8 [B, S, S, 3]."""
+        tokens = self.edit_tokens(image, prompts, num_iterations,
+                                  negative_prompts, seed, guidance_scale,
+                                  super_res_steps, super_res_guidance_scale)
+        return self.decode_final(tf.constant(tokens[-1])).numpy()

@@ -41,6 +41,14 @@ def tiny_pipeline(tiny_config, text_encoder):
     return TextToImage(tiny_config, text_encoder=text_encoder)
 
 
+@pytest.fixture(scope="session")
+def tiny_cascade(text_encoder):
+    """The tiny model plus a super-res stage: 16x16 -> 32x32 pixels, 8x8
+    -> 16x16 tokens (random weights)."""
+    from muse_tf.pipeline import TextToImage
+    return TextToImage(get_preset("tiny_cascade"), text_encoder=text_encoder)
+
+
 class _HashEncoder(tf.Module):
     """A small string -> token-states encoder, saved as a SavedModel."""
 

@@ -1,14 +1,20 @@
-"""Trains the base masked transformer on captioned images.
+"""Trains the base or super-res masked transformer on captioned images.
 
 An offline pass first turns the data into VQ token shards (the frozen
 VQGAN and text encoder run once per example; muse_tf/data/pretokenize.py)
 in WORKDIR/tokens, rebuilt only when the data or encoders change; the
-transformer then trains on the shards alone.
+transformer then trains on the shards alone. For `--stage super_res` the
+shards pair each image's high-res tokens (--high-res-vqgan, at the
+preset's high-res size) with the low-res tokens of the same image
+downsampled (--vqgan, the base VQGAN).
 
-Example (the bundled emoji model):
+Examples (the bundled emoji model):
   python training/train_transformer.py --preset emoji_64 \
       --vqgan runs/vqgan --workdir runs/transformer --num-steps 2000 \
       --model-dir muse_tf/presets/emoji_64
+  python training/train_transformer.py --preset emoji_128 --stage super_res \
+      --data tfds:emoji_captions/full_128 --vqgan muse_tf/presets/emoji_64 \
+      --high-res-vqgan runs/vqgan_128 --workdir runs/super_res
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
@@ -27,23 +33,40 @@ from muse_tf.pipeline import TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.transformer_trainer import (
+    SuperResTrainer,
     TransformerTrainConfig,
     TransformerTrainer,
 )
 
 _SAMPLE_PROMPTS = 8
+# The model directory file of each stage's transformer.
+STAGE_WEIGHTS = {"base": "transformer.weights.h5",
+                 "super_res": "super_res.weights.h5"}
 
 
-def load_vqgan(config, path):
-    """The frozen VQGAN: a model directory's `vqgan.weights.h5`, else the
-    latest checkpoint of a train_vqgan.py work directory."""
+def load_vqgan(config, path, weights_file="vqgan.weights.h5"):
+    """A frozen VQGAN: a model directory's `weights_file`, else the latest
+    checkpoint of a train_vqgan.py work directory."""
     vqgan = VQGAN(config, name="vqgan")
-    weights = os.path.join(path, "vqgan.weights.h5")
+    weights = os.path.join(path, weights_file)
     if os.path.exists(weights):
         vqgan.load_weights(weights)
     else:
         restore_model(vqgan, os.path.join(path, "checkpoints"), "vqgan")
     return vqgan
+
+
+def stage_vqgans(args, model_config):
+    """(VQGAN whose tokens the stage predicts, low-res VQGAN or None)."""
+    if args.vqgan is None:
+        raise ValueError("--vqgan is needed to make the token shards")
+    base = load_vqgan(model_config.vqgan, args.vqgan)
+    if args.stage == "base":
+        return base, None
+    if args.high_res_vqgan is None:
+        raise ValueError("--stage super_res needs --high-res-vqgan")
+    return load_vqgan(model_config.super_res.vqgan, args.high_res_vqgan,
+                      "high_res_vqgan.weights.h5"), base
 
 
 def prepare_tokens(args, model_config, text_encoder):
@@ -52,24 +75,25 @@ def prepare_tokens(args, model_config, text_encoder):
     if args.tokens:
         return args.tokens
     directory = os.path.join(args.workdir, "tokens")
-    if args.vqgan is None:
-        raise ValueError("--vqgan is needed to make the token shards")
-    vqgan = load_vqgan(model_config.vqgan, args.vqgan)
+    vqgan, low_res_vqgan = stage_vqgans(args, model_config)
+    encoders = [vqgan, text_encoder] + ([low_res_vqgan] if low_res_vqgan
+                                         else [])
     key = pretokenize.fingerprint(
         source_signature(args.data, args.data_dir), args.image_key,
-        args.caption_key, model_config.vqgan.to_dict(),
+        args.caption_key, vqgan.config.to_dict(),
         model_config.text.to_dict(),
-        *[w.numpy() for w in vqgan.weights + text_encoder.weights])
+        *[w.numpy() for e in encoders for w in e.weights])
     metadata = pretokenize.read_metadata(directory)
     if metadata is None or metadata["key"] != key:
         if metadata is not None:
             print(f"{directory} was made from other inputs; remaking it")
         skipped = SkipCounter()
-        examples = load_source(args.data, model_config.vqgan.image_size,
+        examples = load_source(args.data, vqgan.config.image_size,
                                skipped, args.data_dir, args.image_key,
                                args.caption_key)
         metadata = pretokenize.write_token_shards(
-            examples, vqgan, text_encoder, directory, key)
+            examples, vqgan, text_encoder, directory, key,
+            low_res_vqgan=low_res_vqgan)
         print(f"wrote {metadata['num_examples']} examples to {directory} "
               f"({skipped.skipped} unreadable images skipped)")
     return directory
@@ -86,13 +110,88 @@ def _sample_captions(records, metadata):
     ).as_numpy_iterator()]
 
 
+def sample_hooks(args, model_config, trainer, text_encoder, records,
+                 metadata):
+    """TensorBoard sample grids every --sample-every steps: for the base
+    stage, images for fixed captions; for super-res, fixed images'
+    low-res tokens made high-res (rows: low-res, super-res, original)."""
+    if args.vqgan is None:
+        return []
+    vqgans = stage_vqgans(args, model_config)
+    if args.stage == "base":
+        pipe = TextToImage(model_config, transformer=trainer.model,
+                           vqgan=vqgans[0], text_encoder=text_encoder)
+        prompts = _sample_captions(records, metadata)
+
+        def log_samples(step):
+            images = tf.constant(pipe(prompts, seed=0))
+            tf.summary.image("samples", image_grid(images, 4)[None],
+                             step=step)
+            tf.summary.text("sample_prompts", " | ".join(prompts), step=step)
+
+        return [(args.sample_every, log_samples)]
+
+    high_res_vqgan, low_res_vqgan = vqgans
+    pipe = TextToImage(model_config, vqgan=low_res_vqgan,
+                       text_encoder=text_encoder, super_res=trainer.model,
+                       high_res_vqgan=high_res_vqgan)
+    examples = pretokenize.parse_token_batch(
+        next(iter(records.shard(max(1, metadata["num_examples"]
+                                    // _SAMPLE_PROMPTS), 0)
+                  .batch(_SAMPLE_PROMPTS))), metadata)
+    side = model_config.super_res.vqgan.image_size
+
+    def log_samples(step):
+        high = pipe.super_resolve_tokens(examples["low_res_tokens"],
+                                         examples["text_states"],
+                                         examples["text_mask"], seed=0)
+        low = tf.image.resize(pipe.decode_tokens(examples["low_res_tokens"]),
+                              [side, side], method="nearest")
+        rows = tf.concat([low, pipe.decode_high_res_tokens(high),
+                          pipe.decode_high_res_tokens(examples["tokens"])],
+                         axis=0)
+        tf.summary.image("low_res_super_res_original",
+                         image_grid(rows, _SAMPLE_PROMPTS)[None], step=step)
+
+    return [(args.sample_every, log_samples)]
+
+
+def write_model_dir(args, model_config, trainer, text_encoder):
+    """Writes --model-dir; a super-res stage joins the base model that is
+    already there (or at --vqgan) into one cascade directory."""
+    if args.stage == "base":
+        pipe = TextToImage(model_config, transformer=trainer.model,
+                           vqgan=load_vqgan(model_config.vqgan, args.vqgan),
+                           text_encoder=text_encoder)
+    else:
+        base_dir = args.model_dir if os.path.exists(os.path.join(
+            args.model_dir, "transformer.weights.h5")) else args.vqgan
+        base = TextToImage.from_pretrained(base_dir, stages="base")
+        pipe = TextToImage(
+            model_config, transformer=base.transformer, vqgan=base.vqgan,
+            text_encoder=text_encoder, super_res=trainer.model,
+            high_res_vqgan=load_vqgan(model_config.super_res.vqgan,
+                                      args.high_res_vqgan,
+                                      "high_res_vqgan.weights.h5"))
+    pipe.save(args.model_dir)
+    print(f"wrote model directory {args.model_dir}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     train_lib.add_run_arguments(parser, num_steps=2000, batch_size=64,
                                 checkpoint_every=100)
+    parser.add_argument("--stage", choices=["base", "super_res"],
+                        default="base",
+                        help="which transformer: the base model, or the "
+                        "super-res model of a cascade preset (default base)")
     parser.add_argument("--vqgan", default=None,
-                        help="the frozen VQGAN: a train_vqgan.py work "
+                        help="the frozen (base) VQGAN: a train_vqgan.py work "
                         "directory or a model directory")
+    parser.add_argument("--high-res-vqgan", default=None,
+                        help="--stage super_res: the frozen high-res VQGAN "
+                        "(a train_vqgan.py --stage high_res work directory "
+                        "or a model directory)")
     parser.add_argument("--tokens", default=None,
                         help="token shards made elsewhere (used as they "
                         "are; default: WORKDIR/tokens, made from --data)")
@@ -111,14 +210,17 @@ def main(argv=None):
                         "--export-only writes, e.g. a `muse-tf ema` output "
                         "(default: the latest in WORKDIR/checkpoints)")
     parser.add_argument("--init-from", default=None,
-                        help="model directory whose transformer weights start "
-                        "a new run (e.g. muse_tf/presets/emoji_64 to train "
-                        "the bundled model further; optimizer state is not "
-                        "taken)")
+                        help="model directory whose weights of this stage's "
+                        "transformer start a new run (e.g. "
+                        "muse_tf/presets/emoji_64 to train the bundled model "
+                        "further; optimizer state is not taken)")
     parser.add_argument("--model-dir", default=None,
-                        help="after training, write a model directory "
-                        "(config, transformer and VQGAN weights) that "
-                        "TextToImage.from_pretrained and muse-tf load")
+                        help="after training, write a model directory that "
+                        "TextToImage.from_pretrained and muse-tf load: "
+                        "config, transformer and VQGAN weights; for "
+                        "--stage super_res, the super-res and high-res "
+                        "VQGAN weights are added to the base model found "
+                        "there or at --vqgan")
     args = parser.parse_args(argv)
 
     # === Strategy ===
@@ -140,17 +242,24 @@ def main(argv=None):
             parse_token_batch(batch, metadata))
 
     # === Model and optimizer, in the strategy's scope ===
-    trainer = TransformerTrainer(
-        model_config.transformer, null_states, null_mask,
-        TransformerTrainConfig(
-            learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
-            decay_steps=args.num_steps), strategy=strategy)
+    train_config = TransformerTrainConfig(
+        learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
+        decay_steps=args.num_steps)
+    if args.stage == "base":
+        trainer = TransformerTrainer(model_config.transformer, null_states,
+                                     null_mask, train_config,
+                                     strategy=strategy)
+    else:
+        trainer = SuperResTrainer(model_config.super_res.transformer,
+                                  null_states, null_mask, train_config,
+                                  strategy=strategy)
+    weights_file = STAGE_WEIGHTS[args.stage]
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
     checkpoints = os.path.join(args.workdir, "checkpoints")
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
-        trainer.model.load_weights(
-            os.path.join(args.init_from, "transformer.weights.h5"))
+        trainer.model.load_weights(os.path.join(args.init_from,
+                                                weights_file))
 
     if args.export_only:
         source = args.export_from or checkpoints
@@ -161,29 +270,11 @@ def main(argv=None):
         trainer.checkpoint.restore(latest).expect_partial()
         print(f"restored {latest}")
     else:
-        # === Loop, with a grid of samples for fixed captions ===
-        vqgan = load_vqgan(model_config.vqgan, args.vqgan) if args.vqgan \
-            else None
-        hooks = []
-        if vqgan is not None:
-            pipe = TextToImage(model_config, transformer=trainer.model,
-                               vqgan=vqgan, text_encoder=text_encoder)
-            prompts = _sample_captions(records, metadata)
-
-            def log_samples(step):
-                images = tf.constant(pipe(prompts, seed=0))
-                tf.summary.image("samples", image_grid(images, 4)[None],
-                                 step=step)
-                tf.summary.text("sample_prompts", " | ".join(prompts),
-                                step=step)
-
-            hooks.append((args.sample_every, log_samples))
-        train_lib.train(args, trainer, make_batches, hooks)
+        train_lib.train(args, trainer, make_batches,
+                        sample_hooks(args, model_config, trainer,
+                                     text_encoder, records, metadata))
     if args.model_dir:
-        TextToImage(model_config, transformer=trainer.model,
-                    vqgan=load_vqgan(model_config.vqgan, args.vqgan),
-                    text_encoder=text_encoder).save(args.model_dir)
-        print(f"wrote model directory {args.model_dir}")
+        write_model_dir(args, model_config, trainer, text_encoder)
 
 
 if __name__ == "__main__":

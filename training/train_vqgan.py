@@ -1,8 +1,11 @@
 """Trains a VQGAN tokenizer on images from a TFDS dataset, folder or shards.
 
-Example (the bundled emoji model):
+Examples (the bundled emoji model):
   python training/train_vqgan.py --preset emoji_64 --workdir runs/vqgan \
       --num-steps 2000 --batch-size 16 --learning-rate 1e-3 --disc-start 1200
+  python training/train_vqgan.py --preset emoji_128 --stage high_res \
+      --data tfds:emoji_captions/full_128 --init-from muse_tf/presets/emoji_64 \
+      --workdir runs/vqgan_128
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
 """
 
@@ -34,15 +37,28 @@ def main(argv=None):
     parser.add_argument("--disc-channels", type=int, default=32,
                         help="width of the PatchGAN discriminator "
                         "(default 32)")
+    parser.add_argument("--stage", choices=["base", "high_res"],
+                        default="base",
+                        help="which VQGAN of the preset: the base one, or "
+                        "the high-res one of a cascade (default base)")
     parser.add_argument("--init-from", default=None,
-                        help="work dir whose latest VQGAN and discriminator "
-                        "weights start a new run (optimizer state is not "
-                        "taken)")
+                        help="weights that start a new run: a work dir "
+                        "(its latest VQGAN and discriminator), or a model "
+                        "directory (its vqgan.weights.h5; e.g. the base "
+                        "VQGAN to start the high-res one, which has the "
+                        "same layers); optimizer state is not taken")
     args = parser.parse_args(argv)
 
     # === Strategy ===
     strategy = train_lib.make_run_strategy(args)
-    config = get_preset(args.preset).vqgan
+    preset = get_preset(args.preset)
+    if args.stage == "base":
+        config = preset.vqgan
+    elif preset.super_res is None:
+        raise ValueError(f"--stage high_res: preset {args.preset!r} has no "
+                         "super-res stage")
+    else:
+        config = preset.super_res.vqgan
 
     # === Data: decoded once, cached, reshuffled each epoch ===
     skipped = SkipCounter()
@@ -67,9 +83,13 @@ def main(argv=None):
     # the loop), else start from --init-from's weights, else scratch.
     checkpoints = os.path.join(args.workdir, "checkpoints")
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
-        source = os.path.join(args.init_from, "checkpoints")
-        restore_model(trainer.vqgan, source, "vqgan")
-        restore_model(trainer.discriminator, source, "discriminator")
+        weights = os.path.join(args.init_from, "vqgan.weights.h5")
+        if os.path.exists(weights):
+            trainer.vqgan.load_weights(weights)
+        else:
+            source = os.path.join(args.init_from, "checkpoints")
+            restore_model(trainer.vqgan, source, "vqgan")
+            restore_model(trainer.discriminator, source, "discriminator")
 
     # === Loop, with reconstructions of fixed images in TensorBoard ===
     originals = to_model_range(next(iter(images.batch(_SAMPLE_IMAGES))))

@@ -1,10 +1,18 @@
-"""`emoji_captions`: a TFDS builder for 64x64 emoji images with captions.
+"""`emoji_captions`: a TFDS builder for emoji images with captions.
 
 Sources (MUSE_NOTES §8), all from package registries:
   * npm `emoji-datasource-{apple,google,twitter,facebook}` 16.0.0: 64x64
     PNGs of each emoji in four artists' styles, and `emoji.json` with names.
   * Debian `fonts-noto-color-emoji`: NotoColorEmoji.ttf, rendered with
-    Pillow as a fifth style ("Noto").
+    Pillow as a fifth style ("Noto"); its bitmaps are 136x128.
+  * npm `@discordapp/twemoji` 16.0.1: Twemoji (the Twitter style) as SVG,
+    rendered with resvg at any size.
+
+The 64x64 configs (`full`, `sample`) hold all five styles; the 128x128
+configs (`full_128`, `sample_128`), for the super-resolution stage, hold
+only the styles whose sources are that sharp: Twitter (from the SVGs) and
+Noto. Apple, Google and Facebook exist at 64x64 only, and upsampled
+images would teach the super-res model to blur.
 
 Each example is one emoji in one style, composited on white, with several
 training-style captions ("a ladybug emoji, Apple style"). Skin-tone
@@ -12,9 +20,9 @@ variants and the skin-tone swatches are left out. The split is fixed: an
 example is in `test` when a hash of (emoji, style) falls in the last 10%, so
 every emoji is in `train` in most styles and the split never changes.
 
-`muse-tf prepare-data` fetches the npm tarballs into the manual directory
-(`npm pack`) and builds the dataset; the font must be installed
-(`apt-get install fonts-noto-color-emoji`).
+`muse-tf prepare-data [--config NAME]` fetches the npm tarballs into the
+manual directory (`npm pack`) and builds the dataset; the font must be
+installed (`apt-get install fonts-noto-color-emoji`).
 """
 
 import hashlib
@@ -29,8 +37,9 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-IMAGE_SIZE = 64
 NPM_VERSION = "16.0.0"
+TWEMOJI_PACKAGE = "@discordapp/twemoji@16.0.1"
+_TWEMOJI_TGZ = "discordapp-twemoji-16.0.1.tgz"
 VENDORS = ("apple", "google", "twitter", "facebook")
 STYLES = VENDORS + ("noto",)
 NOTO_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
@@ -61,6 +70,16 @@ def captions_for(name, style):
             for t in CAPTION_TEMPLATES]
 
 
+def _read_tgz(path, prefix):
+    """{name after `prefix`: bytes} of a tarball's files under `prefix`,
+    in one sequential pass (seeking inside a .tgz re-inflates it)."""
+    if not os.path.exists(path):
+        raise ValueError(f"Missing {path}: run `muse-tf prepare-data`")
+    with tarfile.open(path) as tar:
+        return {m.name[len(prefix):]: tar.extractfile(m).read()
+                for m in tar if m.isfile() and m.name.startswith(prefix)}
+
+
 def is_test_example(unified, style):
     digest = hashlib.sha256(f"{unified}/{style}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % 100 < _TEST_PERCENT
@@ -70,17 +89,19 @@ def fetch_npm_sources(manual_dir):
     """Runs `npm pack` for each vendor package missing from `manual_dir`."""
     manual_dir = pathlib.Path(manual_dir)
     manual_dir.mkdir(parents=True, exist_ok=True)
-    for vendor in VENDORS:
-        name = f"emoji-datasource-{vendor}-{NPM_VERSION}.tgz"
-        if not (manual_dir / name).exists():
-            subprocess.run(
-                ["npm", "pack", "--silent",
-                 f"emoji-datasource-{vendor}@{NPM_VERSION}"],
-                cwd=manual_dir, check=True, stdout=subprocess.DEVNULL)
+    packages = {f"emoji-datasource-{vendor}-{NPM_VERSION}.tgz":
+                f"emoji-datasource-{vendor}@{NPM_VERSION}"
+                for vendor in VENDORS}
+    packages[_TWEMOJI_TGZ] = TWEMOJI_PACKAGE
+    for tgz, package in packages.items():
+        if not (manual_dir / tgz).exists():
+            subprocess.run(["npm", "pack", "--silent", package],
+                           cwd=manual_dir, check=True,
+                           stdout=subprocess.DEVNULL)
 
 
-def _on_white(image):
-    """RGBA -> RGB on a white background, resized to IMAGE_SIZE square."""
+def _on_white(image, size):
+    """RGBA -> RGB on a white background, resized to a `size` square."""
     from PIL import Image
 
     image = image.convert("RGBA")
@@ -89,48 +110,71 @@ def _on_white(image):
     square.paste(image, ((side - image.width) // 2,
                          (side - image.height) // 2), image)
     square = square.convert("RGB")
-    if side != IMAGE_SIZE:
-        square = square.resize((IMAGE_SIZE, IMAGE_SIZE), Image.LANCZOS)
+    if side != size:
+        square = square.resize((size, size), Image.LANCZOS)
     return np.asarray(square, dtype=np.uint8)
 
 
-def _render_noto(font, text):
+def _render_noto(font, text, size):
     from PIL import Image, ImageDraw
 
     canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
     ImageDraw.Draw(canvas).text((0, 0), text, font=font, embedded_color=True)
     box = canvas.getbbox()
-    return None if box is None else _on_white(canvas.crop(box))
+    return None if box is None else _on_white(canvas.crop(box), size)
+
+
+def twemoji_file(unified):
+    """Twemoji's file name for an emoji: lower-case code points, without
+    the FE0F variation selector unless the sequence has a ZWJ (200D)."""
+    points = unified.lower().split("-")
+    if "200d" not in points:
+        points = [p for p in points if p != "fe0f"]
+    return "-".join(points) + ".svg"
 
 
 class EmojiCaptionsConfig(tfds.core.BuilderConfig):
-    """`max_emoji`: keep only the first N emoji (in Unicode sort order)."""
+    """`image_size`: pixels per side; `styles`: the styles it holds;
+    `max_emoji`: keep only the first N emoji (in Unicode sort order)."""
 
-    def __init__(self, *, max_emoji=None, **kwargs):
+    def __init__(self, *, image_size=64, styles=STYLES, max_emoji=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.image_size = image_size
+        self.styles = styles
         self.max_emoji = max_emoji
 
 
 class EmojiCaptions(tfds.core.GeneratorBasedBuilder):
     """Emoji in five artists' styles with training-style captions."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES: ClassVar = {"1.0.0": "Apple, Google, Twitter, Facebook and Noto."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES: ClassVar = {
+        "1.0.0": "Apple, Google, Twitter, Facebook and Noto at 64x64.",
+        "1.1.0": "128x128 configs (Twitter from Twemoji SVGs, and Noto)."}
     BUILDER_CONFIGS: ClassVar = [
-        EmojiCaptionsConfig(name="full", description="Every emoji."),
+        EmojiCaptionsConfig(name="full", description="Every emoji, 64x64."),
         EmojiCaptionsConfig(name="sample", max_emoji=40,
                             description="The first 40 emoji, for tests."),
+        EmojiCaptionsConfig(name="full_128", image_size=128,
+                            styles=("twitter", "noto"),
+                            description="Every emoji, 128x128, in the "
+                            "styles that have sources that sharp."),
+        EmojiCaptionsConfig(name="sample_128", image_size=128,
+                            styles=("twitter", "noto"), max_emoji=40,
+                            description="The first 40 emoji, 128x128."),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
-        "Run `muse-tf prepare-data`, which runs `npm pack "
-        "emoji-datasource-<vendor>@16.0.0` into the manual directory, and "
-        "`apt-get install fonts-noto-color-emoji` for the Noto font.")
+        "Run `muse-tf prepare-data`, which runs `npm pack` of "
+        "emoji-datasource-<vendor>@16.0.0 and @discordapp/twemoji@16.0.1 "
+        "into the manual directory, and `apt-get install "
+        "fonts-noto-color-emoji` for the Noto font.")
 
     def _info(self):
+        size = self.builder_config.image_size
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(
-                    shape=(IMAGE_SIZE, IMAGE_SIZE, 3)),
+                "image": tfds.features.Image(shape=(size, size, 3)),
                 "captions": tfds.features.Sequence(tfds.features.Text()),
                 "name": tfds.features.Text(),
                 "style": tfds.features.ClassLabel(names=STYLES),
@@ -161,33 +205,51 @@ class EmojiCaptions(tfds.core.GeneratorBasedBuilder):
                       key=lambda e: e["sort_order"])
 
     def _generate_examples(self, manual_dir, entries, test):
+        size = self.builder_config.image_size
+        for style in self.builder_config.styles:
+            images = self._images_of(style, manual_dir, size)
+            for entry in entries:
+                if is_test_example(entry["unified"], style) != test:
+                    continue
+                image = images(entry)
+                if image is not None:  # Emoji this source has no image of.
+                    yield self._example(entry, style, image)
+
+    @staticmethod
+    def _images_of(style, manual_dir, size):
+        """entry -> uint8 [size, size, 3] image of `style`, or None."""
         from PIL import Image, ImageFont
 
-        for vendor in VENDORS:
-            tgz = os.path.join(manual_dir,
-                               f"emoji-datasource-{vendor}-{NPM_VERSION}.tgz")
-            prefix = f"package/img/{vendor}/64/"
-            # One sequential pass: seeking inside a .tgz re-inflates it.
-            with tarfile.open(tgz) as tar:
-                pngs = {m.name[len(prefix):]: tar.extractfile(m).read()
-                        for m in tar if m.name.startswith(prefix)}
-            for entry in entries:
-                if (not entry[f"has_img_{vendor}"]
-                        or is_test_example(entry["unified"], vendor) != test):
-                    continue
-                image = _on_white(Image.open(io.BytesIO(pngs[entry["image"]])))
-                yield self._example(entry, vendor, image)
-        if not os.path.exists(NOTO_FONT):
-            raise ValueError(f"Missing {NOTO_FONT}: apt-get install "
-                             "fonts-noto-color-emoji")
-        font = ImageFont.truetype(NOTO_FONT, _NOTO_FONT_SIZE)
-        for entry in entries:
-            if is_test_example(entry["unified"], "noto") != test:
-                continue
-            text = "".join(chr(int(c, 16)) for c in entry["unified"].split("-"))
-            image = _render_noto(font, text)
-            if image is not None:  # Code points the font has no glyph for.
-                yield self._example(entry, "noto", image)
+        if style == "noto":
+            if not os.path.exists(NOTO_FONT):
+                raise ValueError(f"Missing {NOTO_FONT}: apt-get install "
+                                 "fonts-noto-color-emoji")
+            font = ImageFont.truetype(NOTO_FONT, _NOTO_FONT_SIZE)
+            return lambda entry: _render_noto(font, "".join(
+                chr(int(c, 16)) for c in entry["unified"].split("-")), size)
+        if style == "twitter" and size > 64:
+            import resvg_py
+
+            svgs = _read_tgz(os.path.join(manual_dir, _TWEMOJI_TGZ),
+                             "package/dist/svg/")
+
+            def render(entry):
+                svg = svgs.get(twemoji_file(entry["unified"]))
+                if svg is None:
+                    return None
+                png = resvg_py.svg_to_bytes(svg_string=svg.decode(),
+                                            width=size, height=size)
+                return _on_white(Image.open(io.BytesIO(bytes(png))), size)
+
+            return render
+        if size > 64:
+            raise ValueError(f"No {size}-pixel source for style {style!r}")
+        pngs = _read_tgz(os.path.join(
+            manual_dir, f"emoji-datasource-{style}-{NPM_VERSION}.tgz"),
+            f"package/img/{style}/64/")
+        return lambda entry: (
+            _on_white(Image.open(io.BytesIO(pngs[entry["image"]])), size)
+            if entry[f"has_img_{style}"] else None)
 
     @staticmethod
     def _example(entry, style, image):

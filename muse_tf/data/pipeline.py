@@ -14,6 +14,20 @@ def to_uint8(images):
     return tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
 
 
+def downsample(images, size):
+    """float [B, S, S, C] -> [B, size, size, C] by averaging k x k cells,
+    k = S / size (an integer): the low-res view of a high-res image that the
+    super-res stage pairs it with. (Area resizing for whole factors, but
+    XLA compiles it, which tf.image.resize's "area" it does not.)"""
+    factor = images.shape[1] // size
+    if factor * size != images.shape[1]:
+        raise ValueError(f"Cannot downsample {images.shape[1]} pixels to "
+                         f"{size} by a whole factor")
+    if factor == 1:
+        return images
+    return tf.nn.avg_pool2d(images, factor, factor, "VALID")
+
+
 def image_grid(images, columns):
     """uint8 [N, H, W, C] -> one uint8 [rows·H, columns·W, C] image, row by
     row (N must be a multiple of `columns`), for TensorBoard."""

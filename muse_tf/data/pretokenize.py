@@ -5,6 +5,8 @@ encoder (the practice of the open reproductions): one pass writes every
 (image, caption) pair as a tf.train.Example to TFRecord shards:
 
   tokens       int64 [L]      VQ token ids of the image
+  low_res_tokens int64 [l]    (super-res shards only) the low-res VQGAN's
+                              ids of the same image downsampled to its size
   text_states  bytes          float16 [T, D] text encoder states (float16
                               halves the shards; the states are LayerNorm
                               outputs of order 1, well inside its range)
@@ -33,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from muse_tf.data.pipeline import to_model_range
+from muse_tf.data.pipeline import downsample, to_model_range
 
 METADATA = "metadata.json"
 NULL_TEXT = "null_text.npz"
@@ -60,24 +62,36 @@ def read_metadata(directory):
         return json.load(f)
 
 
-def _example(tokens, states, mask, caption):
+def _example(tokens, states, mask, caption, low_res_tokens=None):
     feature = tf.train.Feature
-    return tf.train.Example(features=tf.train.Features(feature={
+    features = {
         "tokens": feature(int64_list=tf.train.Int64List(value=tokens)),
         "text_states": feature(bytes_list=tf.train.BytesList(
             value=[states.astype("<f2").tobytes()])),
         "text_mask": feature(int64_list=tf.train.Int64List(value=mask)),
         "caption": feature(bytes_list=tf.train.BytesList(value=[caption])),
-    })).SerializeToString()
+    }
+    if low_res_tokens is not None:
+        features["low_res_tokens"] = feature(
+            int64_list=tf.train.Int64List(value=low_res_tokens))
+    return tf.train.Example(features=tf.train.Features(
+        feature=features)).SerializeToString()
 
 
 def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
-                       batch_size=64, examples_per_shard=8192):
+                       batch_size=64, examples_per_shard=8192,
+                       low_res_vqgan=None):
     """Encodes `examples` ({"image": uint8 [S, S, 3], "caption": string})
     into shards in `output_dir` (replacing what is there); returns the
-    metadata."""
+    metadata. With `low_res_vqgan` (super-res shards), each image is also
+    downsampled to that VQGAN's image size (`downsample`, as the cascade's
+    editing does) and encoded by it."""
     encode_images = tf.function(
         lambda images: vqgan.encode(to_model_range(images)))
+    if low_res_vqgan is not None:
+        size = low_res_vqgan.config.image_size
+        encode_low_res = tf.function(lambda images: low_res_vqgan.encode(
+            downsample(to_model_range(images), size)))
     encode_text = tf.function(text_encoder.__call__)
     partial = output_dir.rstrip("/") + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
@@ -86,6 +100,8 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
     for batch in tqdm.tqdm(examples.batch(batch_size).prefetch(2),
                            desc="VQ + text encode", unit="batch"):
         ids = encode_images(batch["image"]).numpy()
+        low_ids = (None if low_res_vqgan is None else
+                   encode_low_res(batch["image"]).numpy())
         states, masks = (t.numpy() for t in encode_text(batch["caption"]))
         for i in range(len(ids)):
             if count % examples_per_shard == 0:
@@ -94,9 +110,10 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
                 writer = tf.io.TFRecordWriter(os.path.join(
                     partial, f"tokens-{count // examples_per_shard:05d}"
                     ".tfrecord"))
-            writer.write(_example(ids[i].reshape(-1), states[i],
-                                  masks[i].astype(np.int64),
-                                  batch["caption"][i].numpy()))
+            writer.write(_example(
+                ids[i].reshape(-1), states[i], masks[i].astype(np.int64),
+                batch["caption"][i].numpy(),
+                None if low_ids is None else low_ids[i].reshape(-1)))
             count += 1
     if writer is None:
         raise ValueError("The data source yielded no examples")
@@ -108,6 +125,8 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
                 "sequence_length": int(ids[0].size),
                 "text_length": int(states.shape[1]),
                 "text_dim": int(states.shape[2])}
+    if low_ids is not None:
+        metadata["low_res_sequence_length"] = int(low_ids[0].size)
     with open(os.path.join(partial, METADATA), "w") as f:
         json.dump(metadata, f, indent=1)
     shutil.rmtree(output_dir, ignore_errors=True)
@@ -132,18 +151,26 @@ def read_token_shards(directory):
 
 def parse_token_batch(records, metadata):
     """string [B] serialized examples -> {"tokens" int32 [B, L],
-    "text_states" float32 [B, T, D], "text_mask" bool [B, T]}."""
+    "text_states" float32 [B, T, D], "text_mask" bool [B, T]}, plus
+    "low_res_tokens" int32 [B, l] for super-res shards."""
     length = metadata["sequence_length"]
     text_length, dim = metadata["text_length"], metadata["text_dim"]
-    parsed = tf.io.parse_example(records, {
+    features = {
         "tokens": tf.io.FixedLenFeature([length], tf.int64),
         "text_states": tf.io.FixedLenFeature([], tf.string),
-        "text_mask": tf.io.FixedLenFeature([text_length], tf.int64)})
+        "text_mask": tf.io.FixedLenFeature([text_length], tf.int64)}
+    if "low_res_sequence_length" in metadata:
+        features["low_res_tokens"] = tf.io.FixedLenFeature(
+            [metadata["low_res_sequence_length"]], tf.int64)
+    parsed = tf.io.parse_example(records, features)
     states = tf.reshape(tf.io.decode_raw(parsed["text_states"], tf.float16),
                         [-1, text_length, dim])
-    return {"tokens": tf.cast(parsed["tokens"], tf.int32),
-            # Static batch size again (decode_raw loses it): XLA needs it.
-            "text_states": tf.ensure_shape(tf.cast(states, tf.float32),
-                                           [records.shape[0], text_length,
-                                            dim]),
-            "text_mask": tf.cast(parsed["text_mask"], tf.bool)}
+    batch = {"tokens": tf.cast(parsed["tokens"], tf.int32),
+             # Static batch size again (decode_raw loses it): XLA needs it.
+             "text_states": tf.ensure_shape(tf.cast(states, tf.float32),
+                                            [records.shape[0], text_length,
+                                             dim]),
+             "text_mask": tf.cast(parsed["text_mask"], tf.bool)}
+    if "low_res_tokens" in parsed:
+        batch["low_res_tokens"] = tf.cast(parsed["low_res_tokens"], tf.int32)
+    return batch

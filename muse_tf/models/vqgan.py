@@ -132,8 +132,9 @@ class VQGAN(ExportedByMuseServing, keras.Model):
                                     name="encoder")
         self.quantizer = VectorQuantizer(c.codebook_size, c.embedding_dim,
                                          c.commitment_cost, name="quantizer")
-        self.decoder = VQGANDecoder(c.base_channels, c.channel_multipliers,
-                                    c.num_res_blocks, name="decoder")
+        self.decoder = VQGANDecoder(c.decoder_base_channels,
+                                    c.channel_multipliers,
+                                    c.decoder_num_res_blocks, name="decoder")
         self.build_for_size(c.image_size)
 
     def build_for_size(self, image_size):

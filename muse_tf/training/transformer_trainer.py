@@ -1,10 +1,18 @@
-"""Masked transformer training step (MaskGIT §3.2, Muse §2.4).
+"""Masked transformer training steps (MaskGIT §3.2, Muse §2.3-2.4).
 
 Per example: draw a masking rate r = γ(u), mask ⌈r·L⌉ random tokens, and
 score the cross-entropy (label smoothing 0.1) on masked positions only.
 For classifier-free guidance, 10% of examples see the null condition (the
 empty prompt's states) instead of their caption. Randomness is stateless,
 derived from the step counter, so a resumed run draws the same masks.
+
+The same step trains the three kinds of masked transformer; they differ
+only in their model and condition:
+  TransformerTrainer      base model; text states
+  SuperResTrainer         super-res model; text states, plus the low-res
+                          tokens, which are never dropped
+  ClassConditionalTrainer MaskGIT's class-conditional model; a class id,
+                          dropped to the learned null class
 
 Distribution: the trainer runs under any tf.distribute strategy. Masks and
 condition drops are drawn for the whole global batch and each replica takes
@@ -18,7 +26,9 @@ import keras
 import tensorflow as tf
 
 from muse_tf import losses
-from muse_tf.configs import TransformerConfig
+from muse_tf.configs import SuperResConfig, TransformerConfig
+from muse_tf.models.class_conditional import ClassConditionalTransformer
+from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.sampling.mask_schedule import random_mask, sample_mask_rate
 from muse_tf.training.checkpointing import model_variables
@@ -49,20 +59,29 @@ class TransformerTrainConfig:
 
 
 class TransformerTrainer(ReplicatedTrainer):
-    """Owns the transformer, its AdamW optimizer and the step counter."""
+    """Owns the transformer, its AdamW optimizer and the step counter.
+
+    Batches: {"tokens" int32 [B, L], "text_states" [B, T, text_dim],
+    "text_mask" bool [B, T]}."""
 
     def __init__(self, config: TransformerConfig, null_states, null_mask,
                  train_config=TransformerTrainConfig(), strategy=None):
         """null_states [1, T, text_dim] and null_mask [1, T]: the encoding of
         the empty prompt, the condition of dropped examples. `strategy`:
         the tf.distribute strategy (default: the current one)."""
+        self.null_states = tf.constant(null_states, tf.float32)
+        self.null_mask = tf.constant(null_mask, tf.bool)
+        self._build_model_and_optimizer(config, train_config, strategy)
+
+    def build_model(self, config):
+        return MuseTransformer(config, name="transformer")
+
+    def _build_model_and_optimizer(self, config, train_config, strategy):
         self.config = config
         self.train_config = tc = train_config
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.null_states = tf.constant(null_states, tf.float32)
-        self.null_mask = tf.constant(null_mask, tf.bool)
         with self.strategy.scope():
-            self.model = MuseTransformer(config, name="transformer")
+            self.model = self.build_model(config)
             schedule = keras.optimizers.schedules.CosineDecay(
                 0.0, tc.decay_steps, warmup_target=tc.learning_rate,
                 warmup_steps=tc.warmup_steps)
@@ -100,18 +119,30 @@ class TransformerTrainer(ReplicatedTrainer):
             mask = mask[rows[0]:rows[0] + batch]
         return tf.where(mask, self.config.mask_token_id, tokens), mask
 
-    def drop_condition(self, text_states, text_mask, seed, rows=None):
-        """Replaces the text of a random 10% of examples by the null text."""
-        batch = tf.shape(text_states)[0]
+    def dropped(self, batch, seed, rows=None):
+        """bool [B]: which examples see the null condition (a random 10%,
+        drawn for the global batch)."""
         global_batch = batch if rows is None else rows[1]
         drop = tf.random.stateless_uniform([global_batch], seed) < (
             self.train_config.condition_drop_rate)
         if rows is not None:
             drop = drop[rows[0]:rows[0] + batch]
+        return drop
+
+    def drop_condition(self, text_states, text_mask, seed, rows=None):
+        """Replaces the text of a random 10% of examples by the null text."""
+        drop = self.dropped(tf.shape(text_states)[0], seed, rows)
         text_states = tf.where(drop[:, None, None], self.null_states,
                                text_states)
         text_mask = tf.where(drop[:, None], self.null_mask, text_mask)
         return text_states, text_mask
+
+    def logits(self, inputs, batch, seed, rows):
+        """The model's logits for masked `inputs` under the batch's
+        condition, dropped for some examples (`seed`, `rows`)."""
+        text_states, text_mask = self.drop_condition(
+            batch["text_states"], batch["text_mask"], seed, rows)
+        return self.model(inputs, text_states, text_mask, training=True)
 
     def _gradients(self, batch, first_row, global_batch):
         """One replica's rows of a global batch -> (gradients of the summed
@@ -121,10 +152,8 @@ class TransformerTrainer(ReplicatedTrainer):
             2)
         rows = (first_row, global_batch)
         inputs, mask = self.mask_batch(batch["tokens"], seeds[0], rows)
-        text_states, text_mask = self.drop_condition(
-            batch["text_states"], batch["text_mask"], seeds[1], rows)
         with tf.GradientTape() as tape:
-            logits = self.model(inputs, text_states, text_mask, training=True)
+            logits = self.logits(inputs, batch, seeds[1], rows)
             loss_sum = losses.masked_token_loss(
                 logits, batch["tokens"], mask,
                 self.train_config.label_smoothing, reduction="sum")
@@ -148,3 +177,39 @@ class TransformerTrainer(ReplicatedTrainer):
         return {"loss/masked_token": stats[0] / count,
                 "accuracy/masked_token": stats[2] / count,
                 "learning_rate": self.optimizer.learning_rate}
+
+
+class SuperResTrainer(TransformerTrainer):
+    """Trains a MuseSuperRes. Batches add "low_res_tokens" int32 [B, l]:
+    the low-res VQGAN's tokens of the same images (never masked, never
+    dropped: they are what the model sharpens)."""
+
+    def build_model(self, config: SuperResConfig):
+        return MuseSuperRes(config, name="super_res")
+
+    def logits(self, inputs, batch, seed, rows):
+        text_states, text_mask = self.drop_condition(
+            batch["text_states"], batch["text_mask"], seed, rows)
+        return self.model(inputs, text_states, text_mask,
+                          batch["low_res_tokens"], training=True)
+
+
+class ClassConditionalTrainer(TransformerTrainer):
+    """Trains a ClassConditionalTransformer (MaskGIT's class-conditional
+    mode). Batches: {"tokens" int32 [B, L], "label" int32 [B]}; a dropped
+    example's label becomes the null class, whose embedding is learned."""
+
+    def __init__(self, config: TransformerConfig, num_classes,
+                 train_config=TransformerTrainConfig(), strategy=None):
+        self.num_classes = int(num_classes)
+        self._build_model_and_optimizer(config, train_config, strategy)
+
+    def build_model(self, config):
+        return ClassConditionalTransformer(config, self.num_classes,
+                                           name="class_transformer")
+
+    def logits(self, inputs, batch, seed, rows):
+        labels = batch["label"]
+        drop = self.dropped(tf.shape(labels)[0], seed, rows)
+        labels = tf.where(drop, self.model.null_class_id, labels)
+        return self.model(inputs, labels, training=True)

@@ -8,18 +8,30 @@ import tensorflow_datasets as tfds
 from muse_tf.data import emoji_captions
 
 
-@pytest.fixture(scope="session")
-def sample_data_dir(tmp_path_factory):
-    """A TFDS data dir holding emoji_captions/sample, built from the npm
-    packages (fetched into the manual dir if missing) and the Noto font."""
+def _build(name, data_dir):
+    """Builds emoji_captions/NAME from the npm packages (fetched into the
+    manual dir if missing) and the Noto font."""
     manual_dir = os.path.expanduser(os.environ.get(
         "MUSE_TF_MANUAL_DIR", "~/tensorflow_datasets/downloads/manual"))
     emoji_captions.fetch_npm_sources(manual_dir)
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    builder = tfds.builder("emoji_captions/sample", data_dir=data_dir)
+    builder = tfds.builder(f"emoji_captions/{name}", data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=manual_dir))
+    return builder
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(tmp_path_factory):
+    """A TFDS data dir holding emoji_captions/sample."""
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    _build("sample", data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def sample_128_builder(tmp_path_factory):
+    """emoji_captions/sample_128, built in its own data dir."""
+    return _build("sample_128", str(tmp_path_factory.mktemp("tfds128")))
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,30 @@ def test_split_is_fixed_and_disjoint(sample_builder):
         s.num_examples for s in sample_builder.info.splits.values())
 
 
+def test_sample_128_holds_sharp_twitter_and_noto_images(sample_128_builder):
+    style_names = sample_128_builder.info.features["style"].names
+    counts = {}
+    for split in ("train", "test"):
+        for ex in tfds.as_numpy(sample_128_builder.as_dataset(split=split)):
+            assert ex["image"].shape == (128, 128, 3)
+            assert ex["image"].std() > 5
+            style = style_names[ex["style"]]
+            counts[style] = counts.get(style, 0) + 1
+            assert emoji_captions.is_test_example(
+                ex["emoji"].decode(), style) == (split == "test")
+    # Both sources draw (nearly) every one of the 40 emoji.
+    assert set(counts) == {"twitter", "noto"}
+    assert min(counts.values()) >= 38
+
+
+def test_twemoji_file_names_follow_twemoji():
+    assert emoji_captions.twemoji_file("1F41E") == "1f41e.svg"
+    # FE0F is dropped outside ZWJ sequences, kept inside them.
+    assert emoji_captions.twemoji_file("2764-FE0F") == "2764.svg"
+    assert emoji_captions.twemoji_file("1F3F3-FE0F-200D-1F308") == (
+        "1f3f3-fe0f-200d-1f308.svg")
+
+
 def test_captions_use_the_right_article():
     assert emoji_captions.captions_for("ant", "apple")[0] == (
         "an ant emoji, Apple style")
