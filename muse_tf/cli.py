@@ -12,14 +12,19 @@ def _slug(text, limit=48):
     return slug or "image"
 
 
-def _generate(args):
+def _run_pipeline(args, make_images):
+    """Loads --model, runs `make_images(pipe, sampling_kwargs)`, writes the
+    images as PNGs (enlarged by --scale) and prints where."""
     import tensorflow as tf
 
     from muse_tf.pipeline import TextToImage
 
-    pipe = TextToImage.from_pretrained(args.model)
-    images = pipe(args.prompts, _negative_prompts(args), seed=args.seed,
-                  num_steps=args.num_steps, guidance_scale=args.guidance_scale)
+    pipe = TextToImage.from_pretrained(args.model, decoder=args.decoder)
+    sampling = {"seed": args.seed, "guidance_scale": args.guidance_scale,
+                "negative_prompts": _negative_prompts(args),
+                "super_res_steps": args.super_res_steps,
+                "super_res_guidance_scale": args.super_res_guidance_scale}
+    images = make_images(pipe, sampling)
     pngs = []
     for image in images:
         if args.scale > 1:
@@ -28,6 +33,33 @@ def _generate(args):
                                     method="nearest")[0]
         pngs.append(tf.io.encode_png(tf.cast(image, tf.uint8)).numpy())
     _write_pngs(args.output, args.prompts, pngs, args.seed)
+
+
+def _generate(args):
+    _run_pipeline(args, lambda pipe, sampling: pipe(
+        args.prompts, num_steps=args.num_steps, **sampling))
+
+
+def _inpaint(args):
+    _run_pipeline(args, lambda pipe, sampling: pipe.inpaint(
+        args.image, args.mask, args.prompts, num_steps=args.num_steps,
+        **sampling))
+
+
+def _outpaint(args):
+    _run_pipeline(args, lambda pipe, sampling: pipe.outpaint(
+        args.image, args.prompts, args.direction, args.fraction,
+        num_steps=args.num_steps, **sampling))
+
+
+def _edit(args):
+    def edit(pipe, sampling):
+        if sampling["guidance_scale"] is None:
+            sampling["guidance_scale"] = 4.0  # Muse's mask-free editing.
+        return pipe.edit(args.image, args.prompts, args.iterations,
+                         **sampling)
+
+    _run_pipeline(args, edit)
 
 
 def _write_pngs(output, prompts, pngs, seed):
@@ -103,8 +135,8 @@ def add_export_arguments(parser):
                         "(default 64)")
 
 
-def _add_generation_arguments(parser, defaults_from):
-    """Prompts and decoding options shared by `generate` and `client`;
+def _add_generation_arguments(parser, defaults_from, num_steps=True):
+    """Prompts and decoding options shared by the generating subcommands;
     `defaults_from` says where omitted options take their values."""
     parser.add_argument("prompts", nargs="+",
                         help="text prompts, one image each")
@@ -113,13 +145,39 @@ def _add_generation_arguments(parser, defaults_from):
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed; the same seed gives the same "
                         "images")
-    parser.add_argument("--num-steps", type=int, default=None,
-                        help=f"decoding steps (default: {defaults_from})")
+    if num_steps:
+        parser.add_argument("--num-steps", type=int, default=None,
+                            help=f"decoding steps of the base stage "
+                            f"(default: {defaults_from})")
     parser.add_argument("--guidance-scale", type=float, default=None,
                         help="classifier-free guidance scale >= 0, reached "
                         f"at the last step (default: {defaults_from})")
     parser.add_argument("--negative-prompt", default=None,
                         help="steer away from this text (for every prompt)")
+
+
+def _add_pipeline_arguments(parser, num_steps=True):
+    """Options of the subcommands that run a model in this process
+    (`num_steps=False`: no base decoding steps to set, as in editing)."""
+    _add_generation_arguments(parser, "the model's config", num_steps)
+    parser.add_argument("--model", default="emoji_64",
+                        help="bundled model name or model directory "
+                        "(default: emoji_64)")
+    parser.add_argument("--decoder", choices=["base", "large"],
+                        default="base",
+                        help="the high-res VQGAN decoder of a cascade: its "
+                        "base one or the fine-tuned larger one (default "
+                        "base)")
+    parser.add_argument("--super-res-steps", type=int, default=None,
+                        help="decoding steps of a cascade's super-res stage "
+                        "(default: the model's config)")
+    parser.add_argument("--super-res-guidance-scale", type=float,
+                        default=None,
+                        help="guidance scale of the super-res stage "
+                        "(default: the model's config)")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="save images enlarged by this integer factor "
+                        "(nearest neighbour; default 1)")
 
 
 def _negative_prompts(args):
@@ -140,20 +198,52 @@ def build_parser():
         "generate", help="generate PNG images from text prompts",
         description="Generate one PNG image per prompt with a trained model "
         "(by default the bundled emoji model) and print where it is.")
-    _add_generation_arguments(gen, "the model's config")
-    gen.add_argument("--model", default="emoji_64",
-                     help="bundled model name or model directory "
-                     "(default: emoji_64)")
-    gen.add_argument("--scale", type=int, default=1,
-                     help="save images enlarged by this integer factor "
-                     "(nearest neighbour; default 1)")
+    _add_pipeline_arguments(gen)
     gen.set_defaults(run=_generate)
+
+    inp = sub.add_parser(
+        "inpaint", help="regenerate a masked region of an image",
+        description="Inpainting (Muse §3.3): regenerate the region of IMAGE "
+        "under MASK for each prompt; every other token of the image is "
+        "kept. IMAGE and MASK are PNG/JPEG files at the model's image size; "
+        "nonzero mask pixels are regenerated.")
+    inp.add_argument("image", help="PNG or JPEG image to edit")
+    inp.add_argument("mask", help="PNG or JPEG mask (nonzero = regenerate)")
+    _add_pipeline_arguments(inp)
+    inp.set_defaults(run=_inpaint)
+
+    out = sub.add_parser(
+        "outpaint", help="extend an image toward one side",
+        description="Outpainting: move IMAGE away from --direction by "
+        "--fraction of its side and generate the uncovered strip for each "
+        "prompt.")
+    out.add_argument("image", help="PNG or JPEG image to extend")
+    _add_pipeline_arguments(out)
+    out.add_argument("--direction", default="right",
+                     choices=["left", "right", "up", "down"],
+                     help="side to extend (default right)")
+    out.add_argument("--fraction", type=float, default=0.25,
+                     help="share of the side to generate, in (0, 1) "
+                     "(default 0.25)")
+    out.set_defaults(run=_outpaint)
+
+    edi = sub.add_parser(
+        "edit", help="mask-free editing toward a new prompt",
+        description="Mask-free editing (Muse §3.3): rounds of re-masking a "
+        "random 8%% of IMAGE's tokens and resampling them under each prompt "
+        "(top-3, constant guidance, 4 unless --guidance-scale).")
+    edi.add_argument("image", help="PNG or JPEG image to edit")
+    _add_pipeline_arguments(edi, num_steps=False)
+    edi.add_argument("--iterations", type=int, default=100,
+                     help="editing rounds (default 100, as in Muse)")
+    edi.set_defaults(run=_edit)
 
     exp = sub.add_parser(
         "export", help="export a model as a SavedModel for TF Serving",
         description="Export the whole pipeline (tokenizer, text encoder, "
-        "decoding loop, VQGAN decoder, PNG encoding) as one SavedModel with "
-        "the signatures serving_default, generate_tokens and decode_tokens.")
+        "decoding loops, VQGAN decoders, PNG encoding) as one SavedModel "
+        "with the signatures serving_default, generate_tokens, "
+        "decode_tokens, inpaint and edit.")
     add_export_arguments(exp)
     exp.set_defaults(run=_export)
 

@@ -307,6 +307,41 @@ class ModelConfig(_Serializable):
                       for k, v in d.items()})
 
 
+@dataclasses.dataclass(frozen=True)
+class ClassModelConfig(_Serializable):
+    """A class-conditional model (MaskGIT's mode): a class id instead of a
+    prompt. The transformer's `text_dim` is the class embedding's width."""
+
+    vqgan: VQGANConfig = VQGANConfig()
+    transformer: TransformerConfig = TransformerConfig()
+    class_names: tuple = ()
+    sampler: SamplerConfig = SamplerConfig(num_steps=8)
+
+    def __post_init__(self):
+        if not self.class_names:
+            raise ValueError("class_names must name at least one class")
+        if (self.vqgan.codebook_size != self.transformer.codebook_size
+                or self.vqgan.tokens_per_side
+                != self.transformer.image_tokens_per_side):
+            raise ValueError("VQGAN and transformer token grids or codebooks "
+                             "differ")
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    @classmethod
+    def from_dict(cls, d):
+        parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
+                 "sampler": SamplerConfig}
+        return super().from_dict({k: parts[k].from_dict(v) if k in parts
+                                  else v for k, v in d.items()})
+
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress",
+                         "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot")
+
 # Test-sized: 16x16 images, 8x8 tokens, a few small layers.
 _TINY = ModelConfig(
     vqgan=VQGANConfig(image_size=16, base_channels=8,
@@ -342,7 +377,8 @@ PRESETS = {
         vqgan=VQGANConfig(image_size=32, base_channels=8,
                           channel_multipliers=(1, 2), num_res_blocks=1,
                           codebook_size=32, embedding_dim=8),
-        sampler=SamplerConfig(num_steps=3))),
+        sampler=SamplerConfig(num_steps=3),
+        large_decoder_channels=16, large_decoder_res_blocks=2)),
     "emoji_64": _EMOJI_64,
     # emoji_64 plus a super-res stage to 128x128 (16x16 tokens of the same
     # VQGAN architecture at twice the image size).
@@ -353,7 +389,28 @@ PRESETS = {
             hidden_dim=256, num_encoder_layers=2, num_layers=4, num_heads=4,
             mlp_dim=1024, dropout=0.0),
         vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128),
-        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
+        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0),
+        # Muse's larger decoder: twice the channels and residual blocks.
+        large_decoder_channels=64, large_decoder_res_blocks=2)),
+    # Class-conditional Fashion-MNIST (padded to 32x32): 8x8 tokens.
+    "fashion_32": ClassModelConfig(
+        vqgan=VQGANConfig(image_size=32, base_channels=32,
+                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
+                          codebook_size=256, embedding_dim=32),
+        transformer=TransformerConfig(
+            codebook_size=256, image_tokens_per_side=8, hidden_dim=256,
+            num_layers=4, num_heads=4, mlp_dim=1024, dropout=0.0,
+            text_dim=64),
+        class_names=FASHION_MNIST_CLASSES,
+        sampler=SamplerConfig(num_steps=8, guidance_scale=2.0)),
+    # Test-sized class-conditional Fashion-MNIST: 32x32, 8x8 tokens.
+    "tiny_class": ClassModelConfig(
+        vqgan=VQGANConfig(image_size=32, base_channels=8,
+                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
+                          codebook_size=64, embedding_dim=8),
+        transformer=dataclasses.replace(_TINY.transformer, text_dim=16),
+        class_names=FASHION_MNIST_CLASSES,
+        sampler=SamplerConfig(num_steps=3)),
     # MaskGIT's ImageNet 256 model (MUSE_NOTES §2-3), with our text encoder.
     "maskgit_256": ModelConfig(
         vqgan=VQGANConfig(),
@@ -363,7 +420,7 @@ PRESETS = {
 }
 
 
-def get_preset(name: str) -> ModelConfig:
+def get_preset(name: str):
     """Returns the preset called `name`, or raises a ValueError naming it."""
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; known presets: "

@@ -15,13 +15,14 @@ With a cascade, inpainting and outpainting run at both scales (Muse's
 multi-scale inpainting): the base tokens first, then the high-res tokens,
 conditioned on the edited base tokens, with the same region masked.
 
-This module holds the token geometry and input checks; the pipelines
-(`TextToImage`, `ClassToImage`) run the models.
+This module holds the token geometry (graph ops, shared by the Python
+pipelines and the SavedModel's signatures) and the Python input checks.
 """
 
 import io
 
 import numpy as np
+import tensorflow as tf
 
 DIRECTIONS = ("left", "right", "up", "down")
 
@@ -60,29 +61,44 @@ def check_image_size(image, size):
                          f"model, got {image.shape[1]}x{image.shape[0]}")
 
 
-def token_mask(mask, image_size, tokens_per_side):
-    """A pixel mask -> bool [tokens_per_side²]: a token is regenerated when
-    any pixel of its cell is masked.
+def check_mask(mask, image_size):
+    """A mask as given -> bool numpy [image_size, image_size].
 
     Args:
-      mask: [image_size, image_size] (or [.., .., 1]) bool/number array,
-        or a PNG as bytes or path; nonzero = regenerate.
+      mask: [S, S] (or [S, S, 1|3]) bool/number array, or a PNG/JPEG as
+        bytes or path; nonzero = regenerate.
     Raises ValueError for a mask of the wrong size or an empty mask.
     """
     if isinstance(mask, (str, bytes)):
-        mask = load_image(mask)[..., 0]
+        mask = load_image(mask)
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] in (1, 3):
-        mask = mask[..., 0]
+        mask = mask.max(axis=-1)
     if mask.shape != (image_size, image_size):
         raise ValueError(f"mask must be {image_size}x{image_size} to match "
                          f"the image, got shape {mask.shape}")
     if not mask.any():
         raise ValueError("mask is empty: it selects no pixel to regenerate")
-    cell = image_size // tokens_per_side
-    cells = mask.astype(bool).reshape(tokens_per_side, cell,
-                                      tokens_per_side, cell)
-    return cells.any(axis=(1, 3)).reshape(-1)
+    return mask.astype(bool)
+
+
+def token_mask(masks, tokens_per_side):
+    """Pixel masks [B, S, S] (nonzero = regenerate) -> bool [B, side²]: a
+    token is regenerated when any pixel of its cell is masked."""
+    masks = tf.cast(tf.cast(masks, tf.float32) > 0, tf.float32)[..., None]
+    cell = masks.shape[1] // tokens_per_side
+    touched = tf.nn.max_pool2d(masks, cell, cell, "VALID") > 0
+    return tf.reshape(touched, [tf.shape(masks)[0], -1])
+
+
+def check_outpaint(direction, fraction):
+    """Raises ValueError for an unknown direction or a fraction outside
+    (0, 1)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got "
+                         f"{direction!r}")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
 
 
 def outpaint_tokens(tokens, tokens_per_side, direction, amount,
@@ -91,29 +107,28 @@ def outpaint_tokens(tokens, tokens_per_side, direction, amount,
     masks the uncovered strip on that side.
 
     Args:
-      tokens: int [B, side²] token ids of the image.
+      tokens: int32 [B, side²] token ids of the image.
       direction: where the canvas grows: "left", "right", "up", "down".
-      amount: strip width in tokens, 1 <= amount < side.
+      amount: strip width in whole tokens, 1 <= amount < side (static).
 
     Returns:
       int32 [B, side²]: token (r, c) of the image is at (r, c - amount)
       when extending right, and so on; the strip is [MASK].
     """
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got "
-                         f"{direction!r}")
     side = tokens_per_side
     if not 1 <= amount < side:
         raise ValueError(f"outpainting amount must be between 1 and "
                          f"{side - 1} tokens, got {amount}")
-    grid = np.asarray(tokens, np.int32).reshape(-1, side, side)
-    out = np.full_like(grid, mask_token_id)
-    if direction == "right":
-        out[:, :, :-amount] = grid[:, :, amount:]
-    elif direction == "left":
-        out[:, :, amount:] = grid[:, :, :-amount]
-    elif direction == "down":
-        out[:, :-amount] = grid[:, amount:]
+    grid = tf.reshape(tf.cast(tokens, tf.int32), [-1, side, side])
+    axis = 2 if direction in ("left", "right") else 1
+    kept = side - amount
+    strip_shape = tf.tensor_scatter_nd_update(tf.shape(grid), [[axis]],
+                                              [amount])
+    strip = tf.fill(strip_shape, mask_token_id)
+    if direction in ("right", "down"):  # The image moves toward 0.
+        moved = tf.gather(grid, tf.range(amount, side), axis=axis)
+        out = tf.concat([moved, strip], axis=axis)
     else:
-        out[:, amount:] = grid[:, :-amount]
-    return out.reshape(len(grid), -1)
+        moved = tf.gather(grid, tf.range(kept), axis=axis)
+        out = tf.concat([strip, moved], axis=axis)
+    return tf.reshape(out, [-1, side * side])

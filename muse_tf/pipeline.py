@@ -108,6 +108,8 @@ class TextToImage(tf.Module):
                                                 jit_compile=True)
         self._cascade = tf.function(self.cascade_tokens, jit_compile=True)
         self._encode = tf.function(self.encode_images, jit_compile=True)
+        self._inpaint = tf.function(self.inpaint_graph, jit_compile=True)
+        self._outpaint = tf.function(self.outpaint_graph, jit_compile=True)
         self._edit = tf.function(self.edit_graph, jit_compile=True)
 
     @property
@@ -231,24 +233,18 @@ class TextToImage(tf.Module):
             tokens, text_states, text_mask, uncond_states, uncond_mask,
             super_res_seed(seed), super_res_guidance_scale, super_res_steps)
 
-    def edit_graph(self, tokens, text_states, text_mask, uncond_states,
-                   uncond_mask, seed, guidance_scale, num_iterations):
-        """Mask-free editing of base tokens int32 [B, L] toward the text."""
-        return edit_tokens(self.transformer, tokens, text_states, text_mask,
-                           uncond_states, uncond_mask, seed, guidance_scale,
-                           num_iterations)
-
     def encode_images(self, images):
         """uint8 images [B, S, S, 3] at the final size -> (base tokens
         [B, L], high-res tokens [B, L'] for a cascade): the image is
         area-downsampled to the base VQGAN's size first."""
         images = to_model_range(images)
         low = downsample(images, self.config.vqgan.image_size)
-        base = tf.reshape(self.vqgan.encode(low), [tf.shape(images)[0], -1])
+        sides = self._sides()
+        base = tf.reshape(self.vqgan.encode(low), [-1, sides[0] ** 2])
         if not self.is_cascade:
             return (base,)
-        high = self.high_res_vqgan.encode(images)
-        return base, tf.reshape(high, [tf.shape(images)[0], -1])
+        return base, tf.reshape(self.high_res_vqgan.encode(images),
+                                [-1, sides[1] ** 2])
 
     def decode_tokens(self, tokens):
         """Base token ids int32 [B, L] -> uint8 images [B, H, W, 3]."""
@@ -363,65 +359,104 @@ class TextToImage(tf.Module):
         return self.decode_final(tf.constant(tokens)).numpy()
 
     # === Editing (muse_tf/editing.py) ===
+    # Graph functions, compiled once each and shared with the SavedModel.
 
-    def _stage_sides(self):
+    def fill_in_graph(self, starts, text_states, text_mask, uncond_states,
+                      uncond_mask, seed, guidance_scale, num_steps,
+                      super_res_guidance_scale, super_res_steps):
+        """Generates the [MASK]s of each stage's start tokens: the base
+        stage's, then (a cascade) the super-res stage's conditioned on the
+        result. starts: (base int32 [B, L], high-res [B, L'] or None for
+        all-masked). Returns the final stage's tokens."""
+        base = self.generate_tokens(text_states, text_mask, uncond_states,
+                                    uncond_mask, seed, guidance_scale,
+                                    num_steps, starts[0])
+        if not self.is_cascade:
+            return base
+        return self.super_resolve_graph(
+            base, text_states, text_mask, uncond_states, uncond_mask,
+            super_res_seed(seed), super_res_guidance_scale, super_res_steps,
+            starts[1])
+
+    def _mask_ids(self):
+        ids = [self.config.transformer.mask_token_id]
+        if self.is_cascade:
+            ids.append(self.config.super_res.transformer.mask_token_id)
+        return ids
+
+    def _sides(self):
         sides = [self.config.transformer.image_tokens_per_side]
         if self.is_cascade:
             sides.append(self.config.super_res.transformer
                          .image_tokens_per_side)
         return sides
 
-    def _image_tokens(self, image, batch):
-        """A checked image at the final size -> its tokens of each stage,
-        numpy int32 [batch, L] (repeated for each prompt)."""
+    def inpaint_graph(self, images, masks, *sampling):
+        """uint8 images [B, S, S, 3], pixel masks [B, S, S] -> the final
+        stage's tokens, every token whose cell the mask touches
+        regenerated, at each scale (Muse's multi-scale inpainting).
+        `sampling`: the arguments of `fill_in_graph` after `starts`."""
+        starts = [tf.where(editing.token_mask(masks, side), mask_id, tokens)
+                  for tokens, side, mask_id in zip(
+                      self.encode_images(images), self._sides(),
+                      self._mask_ids())]
+        return self.fill_in_graph(starts, *sampling)
+
+    def outpaint_graph(self, images, direction, fraction, *sampling):
+        """uint8 images [B, S, S, 3] -> the final stage's tokens with the
+        image moved away from `direction` by `fraction` of its side (whole
+        base tokens) and the uncovered strip generated."""
+        sides = self._sides()
+        amount = max(1, round(fraction * sides[0]))
+        starts = [editing.outpaint_tokens(tokens, side,
+                                          direction, amount * side // sides[0],
+                                          mask_id)
+                  for tokens, side, mask_id in zip(
+                      self.encode_images(images), sides, self._mask_ids())]
+        return self.fill_in_graph(starts, *sampling)
+
+    def edit_graph(self, images, text_states, text_mask, uncond_states,
+                   uncond_mask, seed, guidance_scale, num_iterations,
+                   super_res_guidance_scale, super_res_steps):
+        """Mask-free editing of uint8 images [B, S, S, 3]: the base tokens
+        drift toward the text (`sampling.guided.edit_tokens`); a cascade
+        then makes the high-res tokens afresh. Returns the final tokens."""
+        base = edit_tokens(self.transformer, self.encode_images(images)[0],
+                           text_states, text_mask, uncond_states,
+                           uncond_mask, seed, guidance_scale, num_iterations)
+        if not self.is_cascade:
+            return base
+        return self.super_resolve_graph(
+            base, text_states, text_mask, uncond_states, uncond_mask,
+            super_res_seed(seed), super_res_guidance_scale, super_res_steps)
+
+    # Python editing API.
+
+    def _editing_inputs(self, image, prompts, negative_prompts, seed,
+                        num_steps, guidance_scale, super_res_steps,
+                        super_res_guidance_scale):
+        """(images uint8 [B, S, S, 3], text..., seed, scale, steps,
+        super-res scale, super-res steps), checked."""
+        text = self.encode_prompts(prompts, negative_prompts)
         image = editing.load_image(image)
         editing.check_image_size(image, self.image_size)
-        return [np.repeat(t.numpy(), batch, 0)
-                for t in self._encode(tf.constant(image[None]))]
-
-    def _fill_in(self, starts, text, seed, num_steps, guidance_scale,
-                 super_res_steps, super_res_guidance_scale):
-        """Generates the [MASK]s of each stage's start tokens (the base
-        stage's, then the super-res stage's conditioned on the result);
-        returns each stage's tokens (numpy)."""
+        images = tf.constant(np.repeat(image[None], len(text[0]), 0))
         seed, scale, steps = self.sampling_inputs(seed, num_steps,
                                                   guidance_scale)
-        base = self._generate(*text, seed, scale, steps,
-                              tf.constant(starts[0]))
-        if not self.is_cascade:
-            return [base.numpy()]
-        return [base.numpy(), self._super_res_stage(
-            base, text, seed, super_res_steps, super_res_guidance_scale,
-            starts[1])]
-
-    def _super_res_stage(self, base, text, seed, num_steps, guidance_scale,
-                         start=None):
-        """High-res tokens (numpy) for base tokens, generating the [MASK]s
-        of `start` (default: all); `seed` is the base stage's int32 [2]."""
-        _, scale, steps = self.sampling_inputs(0, num_steps, guidance_scale,
-                                               "super_res")
-        start = None if start is None else tf.constant(start)
-        return self._super_resolve(
-            tf.constant(base), *text, super_res_seed(seed), scale, steps,
-            start).numpy()
+        _, sr_scale, sr_steps = self.sampling_inputs(
+            0, super_res_steps, super_res_guidance_scale, "super_res")
+        return images, (*text, seed, scale, steps, sr_scale, sr_steps)
 
     def inpaint_tokens(self, image, mask, prompts, negative_prompts=None,
                        seed=0, num_steps=None, guidance_scale=None,
                        super_res_steps=None, super_res_guidance_scale=None):
-        """Each stage's tokens (numpy int32 [B, L]) of `image` with the
-        region under `mask` regenerated for each prompt. Arguments as
-        `inpaint`."""
-        text = self.encode_prompts(prompts, negative_prompts)
-        tokens = self._image_tokens(image, len(text[0]))
-        mask_ids = [self.config.transformer.mask_token_id]
-        if self.is_cascade:
-            mask_ids.append(self.config.super_res.transformer.mask_token_id)
-        starts = [np.where(editing.token_mask(mask, self.image_size, side),
-                           mask_id, t)
-                  for t, side, mask_id in zip(tokens, self._stage_sides(),
-                                              mask_ids)]
-        return self._fill_in(starts, text, seed, num_steps, guidance_scale,
-                             super_res_steps, super_res_guidance_scale)
+        """The final stage's tokens (numpy int32 [B, L]) of `inpaint`."""
+        images, sampling = self._editing_inputs(
+            image, prompts, negative_prompts, seed, num_steps,
+            guidance_scale, super_res_steps, super_res_guidance_scale)
+        masks = tf.repeat(editing.check_mask(mask, self.image_size)[None],
+                          images.shape[0], 0)
+        return self._inpaint(images, masks, *sampling).numpy()
 
     def inpaint(self, image, mask, prompts, negative_prompts=None, seed=0,
                 num_steps=None, guidance_scale=None, super_res_steps=None,
@@ -438,33 +473,22 @@ class TextToImage(tf.Module):
         Returns:
           uint8 numpy images [B, S, S, 3].
         """
-        tokens = self.inpaint_tokens(image, mask, prompts, negative_prompts,
-                                     seed, num_steps, guidance_scale,
-                                     super_res_steps, super_res_guidance_scale)
-        return self.decode_final(tf.constant(tokens[-1])).numpy()
+        return self.decode_final(tf.constant(self.inpaint_tokens(
+            image, mask, prompts, negative_prompts, seed, num_steps,
+            guidance_scale, super_res_steps,
+            super_res_guidance_scale))).numpy()
 
     def outpaint_tokens(self, image, prompts, direction="right",
                         fraction=0.25, negative_prompts=None, seed=0,
                         num_steps=None, guidance_scale=None,
                         super_res_steps=None, super_res_guidance_scale=None):
-        """Each stage's tokens (numpy int32 [B, L]) of the outpainted
-        image. Arguments as `outpaint`."""
-        text = self.encode_prompts(prompts, negative_prompts)
-        tokens = self._image_tokens(image, len(text[0]))
-        sides = self._stage_sides()
-        if not 0 < fraction < 1:
-            raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-        amount = max(1, round(fraction * sides[0]))
-        starts = [editing.outpaint_tokens(
-            tokens[0], sides[0], direction, amount,
-            self.config.transformer.mask_token_id)]
-        if self.is_cascade:
-            scale = sides[1] // sides[0]
-            starts.append(editing.outpaint_tokens(
-                tokens[1], sides[1], direction, amount * scale,
-                self.config.super_res.transformer.mask_token_id))
-        return self._fill_in(starts, text, seed, num_steps, guidance_scale,
-                             super_res_steps, super_res_guidance_scale)
+        """The final stage's tokens (numpy int32 [B, L]) of `outpaint`."""
+        editing.check_outpaint(direction, fraction)
+        images, sampling = self._editing_inputs(
+            image, prompts, negative_prompts, seed, num_steps,
+            guidance_scale, super_res_steps, super_res_guidance_scale)
+        return self._outpaint(images, direction, float(fraction),
+                              *sampling).numpy()
 
     def outpaint(self, image, prompts, direction="right", fraction=0.25,
                  negative_prompts=None, seed=0, num_steps=None,
@@ -474,32 +498,26 @@ class TextToImage(tf.Module):
         "down") by `fraction` of its side: the image moves over by that
         much (whole tokens) and the uncovered strip is generated for each
         prompt. Other arguments as `inpaint`. Returns uint8 [B, S, S, 3]."""
-        tokens = self.outpaint_tokens(
+        return self.decode_final(tf.constant(self.outpaint_tokens(
             image, prompts, direction, fraction, negative_prompts, seed,
             num_steps, guidance_scale, super_res_steps,
-            super_res_guidance_scale)
-        return self.decode_final(tf.constant(tokens[-1])).numpy()
+            super_res_guidance_scale))).numpy()
 
     def edit_tokens(self, image, prompts, num_iterations=100,
                     negative_prompts=None, seed=0, guidance_scale=4.0,
                     super_res_steps=None, super_res_guidance_scale=None):
-        """Each stage's tokens (numpy int32 [B, L]) of the edited image.
-        Arguments as `edit`."""
-        text = self.encode_prompts(prompts, negative_prompts)
-        tokens = self._image_tokens(image, len(text[0]))
+        """The final stage's tokens (numpy int32 [B, L]) of `edit`."""
         if isinstance(num_iterations, bool) or not isinstance(
                 num_iterations, int) or num_iterations < 0:
             raise ValueError(f"num_iterations must be an integer >= 0, got "
                              f"{num_iterations!r}")
-        seed, scale, _ = self.sampling_inputs(seed, None, guidance_scale)
-        base = self._edit(tf.constant(tokens[0]), *text, seed, scale,
-                          tf.constant(num_iterations, tf.int32)).numpy()
-        if not self.is_cascade:
-            return [base]
-        # The high-res tokens are made afresh for the edited base tokens.
-        return [base, self._super_res_stage(base, text, seed,
-                                            super_res_steps,
-                                            super_res_guidance_scale)]
+        images, (*text, seed, scale, _, sr_scale, sr_steps) = (
+            self._editing_inputs(image, prompts, negative_prompts, seed,
+                                 None, guidance_scale, super_res_steps,
+                                 super_res_guidance_scale))
+        return self._edit(images, *text, seed, scale,
+                          tf.constant(num_iterations, tf.int32), sr_scale,
+                          sr_steps).numpy()
 
     def edit(self, image, prompts, num_iterations=100, negative_prompts=None,
              seed=0, guidance_scale=4.0, super_res_steps=None,
@@ -509,7 +527,7 @@ class TextToImage(tf.Module):
         them (top-3, constant guidance `guidance_scale`) under each prompt;
         a cascade then makes the high-res tokens for the result. Muse's
         defaults: 100 rounds, guidance 4. Returns uint8 [B, S, S, 3]."""
-        tokens = self.edit_tokens(image, prompts, num_iterations,
-                                  negative_prompts, seed, guidance_scale,
-                                  super_res_steps, super_res_guidance_scale)
-        return self.decode_final(tf.constant(tokens[-1])).numpy()
+        return self.decode_final(tf.constant(self.edit_tokens(
+            image, prompts, num_iterations, negative_prompts, seed,
+            guidance_scale, super_res_steps,
+            super_res_guidance_scale))).numpy()

@@ -54,7 +54,10 @@ class SavedPipeline:
             num_steps = int(self.defaults["num_steps"])
         check_guidance_scale(guidance_scale)
         check_num_steps(num_steps)
-        return {"prompt": tf.constant(prompts, tf.string),
+        # Every input the signature has (the TF2 loader applies no
+        # defaults): the recorded defaults, then what was given.
+        return {**{k: tf.constant(v) for k, v in self.defaults.items()},
+                "prompt": tf.constant(prompts, tf.string),
                 "negative_prompt": tf.constant(negative_prompts, tf.string),
                 "seed": tf.constant(int(seed), tf.int64),
                 "guidance_scale": tf.constant(guidance_scale, tf.float32),

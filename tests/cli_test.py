@@ -6,12 +6,12 @@ import tensorflow as tf
 from muse_tf import cli
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"],
-                                  ["export", "--help"], ["client", "--help"],
-                                  ["ema", "--help"], ["prepare-data", "--help"]])
+@pytest.mark.parametrize("argv", [[], ["generate"], ["inpaint"],
+                                  ["outpaint"], ["edit"], ["export"],
+                                  ["client"], ["ema"], ["prepare-data"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv)
+        cli.main(argv + ["--help"])
     assert exit_info.value.code == 0
     assert "usage: muse-tf" in capsys.readouterr().out
 
@@ -36,3 +36,39 @@ def test_generate_reports_bad_input_as_an_error(tiny_pipeline, tmp_path,
     assert cli.main(["generate", "x", "--model", model_dir,
                      "--num-steps", "0"]) == 2
     assert "num_steps must be a positive integer" in capsys.readouterr().err
+
+
+def test_editing_commands_write_pngs(tiny_cascade, tmp_path):
+    import numpy as np
+    model_dir = str(tmp_path / "model")
+    tiny_cascade.save(model_dir)
+    image = np.full((32, 32, 3), 200, np.uint8)
+    mask = np.zeros((32, 32, 1), np.uint8)
+    mask[:8] = 255
+    tf.io.write_file(str(tmp_path / "in.png"), tf.io.encode_png(image))
+    tf.io.write_file(str(tmp_path / "mask.png"), tf.io.encode_png(mask))
+    common = ["--model", model_dir, "--super-res-steps", "2"]
+    for command in (["inpaint", str(tmp_path / "in.png"),
+                     str(tmp_path / "mask.png"), "a cat", "--num-steps", "2"],
+                    ["outpaint", str(tmp_path / "in.png"), "a cat",
+                     "--direction", "up", "--num-steps", "2"],
+                    ["edit", str(tmp_path / "in.png"), "a cat",
+                     "--iterations", "2"]):
+        out = str(tmp_path / command[0])
+        assert cli.main(command + common + ["--output", out]) == 0
+        written = tf.io.decode_png(tf.io.read_file(
+            os.path.join(out, "000_a-cat.png")))
+        assert written.shape == (32, 32, 3)
+
+
+def test_inpaint_reports_an_empty_mask_as_an_error(tiny_cascade, tmp_path,
+                                                   capsys):
+    import numpy as np
+    model_dir = str(tmp_path / "model")
+    tiny_cascade.save(model_dir)
+    tf.io.write_file(str(tmp_path / "in.png"),
+                     tf.io.encode_png(np.zeros((32, 32, 3), np.uint8)))
+    assert cli.main(["inpaint", str(tmp_path / "in.png"),
+                     str(tmp_path / "in.png"), "a cat", "--model",
+                     model_dir]) == 2
+    assert "mask is empty" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The cascade and editing: inpainting, outpainting, mask-free editing."""
 
+import dataclasses
 import io
 
 import numpy as np
@@ -22,8 +23,18 @@ def image():
 
 
 @pytest.fixture(scope="module")
-def image_tokens(tiny_cascade, image):
-    return [t.numpy()[0] for t in tiny_cascade._encode(image[None])]
+def stages(tiny_cascade, image):
+    """Editing is checked at each scale: [(pipeline, its input image, the
+    image's final-stage tokens, tokens per side)] for the base model alone
+    (16x16 pixels, 8x8 tokens) and the cascade (32x32, 16x16)."""
+    base = TextToImage(
+        dataclasses.replace(tiny_cascade.config, super_res=None),
+        transformer=tiny_cascade.transformer, vqgan=tiny_cascade.vqgan,
+        text_encoder=tiny_cascade.text_encoder)
+    small = image[::2, ::2]
+    return [(pipe, im, pipe._encode(im[None])[-1].numpy()[0], side)
+            for pipe, im, side in ((base, small, 8),
+                                   (tiny_cascade, image, 16))]
 
 
 def _png(array):
@@ -50,27 +61,33 @@ def test_cascade_stages_can_be_left_out(tiny_cascade, tmp_path):
                                   tiny_cascade.tokens(PROMPTS, seed=3))
 
 
-def test_inpainting_keeps_every_token_outside_the_mask(
-        tiny_cascade, image, image_tokens):
-    mask = np.zeros((32, 32), bool)
-    mask[8:20, 4:20] = True
-    tokens = tiny_cascade.inpaint_tokens(_png(image), mask, PROMPTS, seed=4)
-    for stage, side in enumerate((8, 16)):
-        inside = editing.token_mask(mask, 32, side)
+def test_inpainting_keeps_every_token_outside_the_mask(stages):
+    for pipe, image, image_tokens, side in stages:
+        size = len(image)
+        mask = np.zeros((size, size), bool)
+        mask[size // 4:size // 2, :size // 2] = True
+        tokens = pipe.inpaint_tokens(_png(image), mask, PROMPTS, seed=4)
+        inside = editing.token_mask(mask[None], side).numpy()[0]
         assert 0 < inside.sum() < side * side
-        for row in tokens[stage]:
+        for row in tokens:
             np.testing.assert_array_equal(row[~inside],
-                                          image_tokens[stage][~inside])
+                                          image_tokens[~inside])
+            assert (row < pipe._mask_ids()[-1]).all()  # No [MASK] left.
+
+
+def test_inpainted_images_come_at_the_cascade_size(tiny_cascade, image):
+    mask = np.zeros((32, 32), np.uint8)
+    mask[:8] = 255
     assert tiny_cascade.inpaint(image, mask, PROMPTS).shape == (2, 32, 32, 3)
 
 
-def test_outpainting_keeps_the_image_at_its_new_offset(
-        tiny_cascade, image, image_tokens):
-    tokens = tiny_cascade.outpaint_tokens(image, PROMPTS, "right",
-                                          fraction=0.25, seed=5)
-    for stage, (side, amount) in enumerate(((8, 2), (16, 4))):
-        original = image_tokens[stage].reshape(side, side)
-        for row in tokens[stage]:
+def test_outpainting_keeps_the_image_at_its_new_offset(stages):
+    for pipe, image, image_tokens, side in stages:
+        tokens = pipe.outpaint_tokens(image, PROMPTS, "right",
+                                      fraction=0.25, seed=5)
+        amount = side // 4
+        original = image_tokens.reshape(side, side)
+        for row in tokens:
             grid = row.reshape(side, side)
             np.testing.assert_array_equal(grid[:, :-amount],
                                           original[:, amount:])
@@ -78,25 +95,30 @@ def test_outpainting_keeps_the_image_at_its_new_offset(
 
 def test_outpainting_in_each_direction_moves_tokens_away_from_it():
     grid = np.arange(16).reshape(1, 16)
-    up = editing.outpaint_tokens(grid, 4, "up", 1, -1).reshape(4, 4)
+    up = editing.outpaint_tokens(grid, 4, "up", 1, -1).numpy().reshape(4, 4)
     np.testing.assert_array_equal(up[1:], grid.reshape(4, 4)[:-1])
     assert (up[0] == -1).all()
-    left = editing.outpaint_tokens(grid, 4, "left", 3, -1).reshape(4, 4)
-    np.testing.assert_array_equal(left[:, 3], grid.reshape(4, 4)[:, 0])
+    left = editing.outpaint_tokens(grid, 4, "left", 3, -1).numpy()
+    np.testing.assert_array_equal(left.reshape(4, 4)[:, 3],
+                                  grid.reshape(4, 4)[:, 0])
+    down = editing.outpaint_tokens(grid, 4, "down", 2, -1).numpy()
+    np.testing.assert_array_equal(down.reshape(4, 4)[:2],
+                                  grid.reshape(4, 4)[2:])
 
 
 def test_mask_free_editing_with_zero_rounds_returns_the_image_tokens(
-        tiny_cascade, image, image_tokens):
-    unchanged = tiny_cascade.edit_tokens(image, PROMPTS, num_iterations=0)
-    for row in unchanged[0]:
-        np.testing.assert_array_equal(row, image_tokens[0])
-    edited = tiny_cascade.edit_tokens(image, PROMPTS, num_iterations=5,
-                                      seed=1)
-    changed = (edited[0] != image_tokens[0]).sum(axis=1)
+        stages):
+    base, image, image_tokens, _ = stages[0]
+    for row in base.edit_tokens(image, PROMPTS, num_iterations=0):
+        np.testing.assert_array_equal(row, image_tokens)
+    edited = base.edit_tokens(image, PROMPTS, num_iterations=5, seed=1)
+    changed = (edited != image_tokens).sum(axis=1)
     # 5 rounds of ceil(8% of 64) = 6 resampled positions: some change,
     # at most 30.
     assert (changed > 0).all() and (changed <= 30).all()
-    assert edited[1].shape == (2, 256)
+    cascade, image, _, _ = stages[1]
+    assert cascade.edit(image, PROMPTS, num_iterations=2).shape == (
+        2, 32, 32, 3)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -30,7 +30,8 @@ loaded = tf.saved_model.load(path)
 out = loaded.signatures["serving_default"](
     prompt=tf.constant(prompts), negative_prompt=tf.constant([], tf.string),
     seed=tf.constant(7, tf.int64), guidance_scale=tf.constant(2.0),
-    num_steps=tf.constant(4))
+    num_steps=tf.constant(4), super_res_guidance_scale=tf.constant(0.0),
+    super_res_steps=tf.constant(1))  # (No super-res stage: ignored.)
 result = {"tf2": report(out["image_bytes"].numpy())}
 if with_tf1:
     with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
@@ -116,9 +117,11 @@ def test_load_gives_a_python_pipeline_with_signature_defaults(
 def test_bad_input_is_invalid_argument(exported_tiny, override, message):
     serve = muse_tf.load(exported_tiny).module.signatures["serving_default"]
     inputs = {"prompt": tf.constant(["a"]),
-                  "negative_prompt": tf.constant([], tf.string),
-                  "seed": tf.constant(0, tf.int64),
-                  "guidance_scale": tf.constant(1.0), "num_steps": tf.constant(2)}
+              "negative_prompt": tf.constant([], tf.string),
+              "seed": tf.constant(0, tf.int64),
+              "guidance_scale": tf.constant(1.0), "num_steps": tf.constant(2),
+              "super_res_guidance_scale": tf.constant(1.0),
+              "super_res_steps": tf.constant(1)}
     inputs.update(override)
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         serve(**inputs)
@@ -134,7 +137,9 @@ def test_long_prompt_is_truncated_not_rejected(exported_tiny):
     out = serve(prompt=tf.constant([" ".join(["ladybug"] * 500)]),
                 negative_prompt=tf.constant([], tf.string),
                 seed=tf.constant(0, tf.int64),
-                guidance_scale=tf.constant(1.0), num_steps=tf.constant(2))
+                guidance_scale=tf.constant(1.0), num_steps=tf.constant(2),
+                super_res_guidance_scale=tf.constant(1.0),
+                super_res_steps=tf.constant(1))
     assert out["tokens"].shape[0] == 1
 
 
@@ -163,7 +168,7 @@ def test_saved_model_cli_show_all_lists_every_signature(exported_tiny):
                            capture_output=True, text=True, timeout=300,
                            check=True).stdout
     for name in ("serving_default", "generate_tokens", "decode_tokens",
-                 "inputs['prompt']", "outputs['image_bytes']",
+                 "inpaint", "edit", "inputs['prompt']", "inputs['mask_bytes']", "outputs['image_bytes']",
                  "WordpieceTokenizeWithOffsets"):
         assert name in shown
 

@@ -14,11 +14,13 @@ Examples (the bundled emoji model):
       --model-dir muse_tf/presets/emoji_64
   python training/train_transformer.py --preset emoji_128 --stage super_res \
       --data tfds:emoji_captions/full_128 --vqgan muse_tf/presets/emoji_64 \
-      --high-res-vqgan runs/vqgan_128 --workdir runs/super_res
+      --high-res-vqgan runs/vqgan_128 --workdir runs/super_res \
+      --model-dir runs/emoji_128   # a copy of the base model directory
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
 import argparse
+import dataclasses
 import os
 
 import tensorflow as tf
@@ -29,7 +31,7 @@ from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid
 from muse_tf.data.sources import SkipCounter, load_source, source_signature
 from muse_tf.models.vqgan import VQGAN
-from muse_tf.pipeline import TextToImage
+from muse_tf.pipeline import WEIGHT_FILES, TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.transformer_trainer import (
@@ -40,8 +42,8 @@ from muse_tf.training.transformer_trainer import (
 
 _SAMPLE_PROMPTS = 8
 # The model directory file of each stage's transformer.
-STAGE_WEIGHTS = {"base": "transformer.weights.h5",
-                 "super_res": "super_res.weights.h5"}
+STAGE_WEIGHTS = {"base": WEIGHT_FILES["transformer"],
+                 "super_res": WEIGHT_FILES["super_res"]}
 
 
 def load_vqgan(config, path, weights_file="vqgan.weights.h5"):
@@ -158,15 +160,24 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
 
 def write_model_dir(args, model_config, trainer, text_encoder):
     """Writes --model-dir; a super-res stage joins the base model that is
-    already there (or at --vqgan) into one cascade directory."""
+    already there into one cascade directory."""
     if args.stage == "base":
-        pipe = TextToImage(model_config, transformer=trainer.model,
-                           vqgan=load_vqgan(model_config.vqgan, args.vqgan),
-                           text_encoder=text_encoder)
+        # A base model alone, unless the directory already holds a
+        # cascade: then only its base transformer is replaced.
+        has_cascade = os.path.exists(os.path.join(
+            args.model_dir, WEIGHT_FILES["super_res"]))
+        pipe = (TextToImage.from_pretrained(args.model_dir) if has_cascade
+                else TextToImage(
+                    dataclasses.replace(model_config, super_res=None),
+                    vqgan=load_vqgan(model_config.vqgan, args.vqgan),
+                    text_encoder=text_encoder))
+        pipe.transformer.set_weights(trainer.model.get_weights())
     else:
-        base_dir = args.model_dir if os.path.exists(os.path.join(
-            args.model_dir, "transformer.weights.h5")) else args.vqgan
-        base = TextToImage.from_pretrained(base_dir, stages="base")
+        if not os.path.exists(os.path.join(args.model_dir,
+                                           WEIGHT_FILES["transformer"])):
+            raise ValueError(f"--model-dir {args.model_dir} must hold the "
+                             "base model the super-res stage joins")
+        base = TextToImage.from_pretrained(args.model_dir, stages="base")
         pipe = TextToImage(
             model_config, transformer=base.transformer, vqgan=base.vqgan,
             text_encoder=text_encoder, super_res=trainer.model,
@@ -219,8 +230,8 @@ def main(argv=None):
                         "TextToImage.from_pretrained and muse-tf load: "
                         "config, transformer and VQGAN weights; for "
                         "--stage super_res, the super-res and high-res "
-                        "VQGAN weights are added to the base model found "
-                        "there or at --vqgan")
+                        "VQGAN weights are added to the base model that "
+                        "must be there")
     args = parser.parse_args(argv)
 
     # === Strategy ===

@@ -6,6 +6,9 @@ Examples (the bundled emoji model):
   python training/train_vqgan.py --preset emoji_128 --stage high_res \
       --data tfds:emoji_captions/full_128 --init-from muse_tf/presets/emoji_64 \
       --workdir runs/vqgan_128
+  python training/train_vqgan.py --preset emoji_128 --stage large_decoder \
+      --data tfds:emoji_captions/full_128 --init-from runs/vqgan_128 \
+      --workdir runs/large_decoder --model-dir muse_tf/presets/emoji_128
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
 """
 
@@ -14,11 +17,13 @@ import os
 
 import tensorflow as tf
 import train_lib
+from train_transformer import load_vqgan
 
 from muse_tf.configs import get_preset
 from muse_tf.data import stream
 from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
 from muse_tf.data.sources import SkipCounter, load_source
+from muse_tf.pipeline import WEIGHT_FILES
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
@@ -37,10 +42,18 @@ def main(argv=None):
     parser.add_argument("--disc-channels", type=int, default=32,
                         help="width of the PatchGAN discriminator "
                         "(default 32)")
-    parser.add_argument("--stage", choices=["base", "high_res"],
+    parser.add_argument("--stage", choices=["base", "high_res",
+                                            "large_decoder"],
                         default="base",
-                        help="which VQGAN of the preset: the base one, or "
-                        "the high-res one of a cascade (default base)")
+                        help="which VQGAN of the preset: the base one, the "
+                        "high-res one of a cascade, or Muse's larger "
+                        "decoder for it, trained with the high-res "
+                        "encoder and codebook (from --init-from) frozen "
+                        "(default base)")
+    parser.add_argument("--model-dir", default=None,
+                        help="--stage large_decoder: after training, add "
+                        "the VQGAN with the larger decoder to this cascade "
+                        "model directory")
     parser.add_argument("--init-from", default=None,
                         help="weights that start a new run: a work dir "
                         "(its latest VQGAN and discriminator), or a model "
@@ -54,11 +67,17 @@ def main(argv=None):
     preset = get_preset(args.preset)
     if args.stage == "base":
         config = preset.vqgan
-    elif preset.super_res is None:
-        raise ValueError(f"--stage high_res: preset {args.preset!r} has no "
-                         "super-res stage")
-    else:
+    elif getattr(preset, "super_res", None) is None:
+        raise ValueError(f"--stage {args.stage}: preset {args.preset!r} has "
+                         "no super-res stage")
+    elif args.stage == "high_res":
         config = preset.super_res.vqgan
+    else:
+        config = preset.super_res.large_decoder_vqgan
+        if config is None or not args.init_from:
+            raise ValueError("--stage large_decoder needs a preset with a "
+                             "large decoder and --init-from (the high-res "
+                             "VQGAN)")
 
     # === Data: decoded once, cached, reshuffled each epoch ===
     skipped = SkipCounter()
@@ -77,14 +96,21 @@ def main(argv=None):
     # === Model and optimizer, in the strategy's scope ===
     trainer = VQGANTrainer(config, VQGANTrainConfig(
         learning_rate=args.learning_rate, decay_steps=args.num_steps,
-        disc_start=args.disc_start, disc_channels=args.disc_channels),
-        strategy=strategy)
+        disc_start=args.disc_start, disc_channels=args.disc_channels,
+        decoder_only=args.stage == "large_decoder"), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
     checkpoints = os.path.join(args.workdir, "checkpoints")
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
-        if os.path.exists(weights):
+        if args.stage == "large_decoder":
+            # Only the encoder and codebook carry over (and stay frozen).
+            source = load_vqgan(preset.super_res.vqgan, args.init_from,
+                                "high_res_vqgan.weights.h5")
+            for part in ("encoder", "quantizer"):
+                getattr(trainer.vqgan, part).set_weights(
+                    getattr(source, part).get_weights())
+        elif os.path.exists(weights):
             trainer.vqgan.load_weights(weights)
         else:
             source = os.path.join(args.init_from, "checkpoints")
@@ -103,6 +129,10 @@ def main(argv=None):
 
     train_lib.train(args, trainer, make_batches,
                     hooks=[(args.sample_every, log_reconstructions)])
+    if args.model_dir and args.stage == "large_decoder":
+        path = os.path.join(args.model_dir, WEIGHT_FILES["large_decoder"])
+        trainer.vqgan.save_weights(path)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ A source is named by a spec string (the training scripts' `--data`):
   tfrecord:GLOB                TFRecord shards of tf.train.Example with
                                bytes features `image` (encoded PNG/JPEG/...)
                                and `caption`.
+  fashion_mnist:SPLIT          Debian's Fashion-MNIST (`data/fashion_mnist`),
+                               captioned with the class name, with `label`.
 
 Every source becomes {"image": uint8 [size, size, 3], "caption": string}:
 resized so the shorter side is `size`, then centre-cropped. Images that do
@@ -27,7 +29,10 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from muse_tf.data import emoji_captions  # noqa: F401  Registers the builder.
+from muse_tf.data import (
+    emoji_captions,  # noqa: F401  Registers the builder.
+    fashion_mnist,
+)
 
 CAPTION_FILES = ("captions.jsonl", "captions.csv")
 
@@ -169,9 +174,10 @@ def tfds_source(name, split, size, data_dir=None, image_key="image",
 def _split_spec(spec):
     """"kind:rest" -> (kind, rest); ValueError for an unknown kind."""
     kind, _, rest = spec.partition(":")
-    if kind not in ("tfds", "folder", "tfrecord"):
+    if kind not in ("tfds", "folder", "tfrecord", "fashion_mnist"):
         raise ValueError(f"Unknown data source {spec!r}: expected "
-                         f"tfds:NAME, folder:DIR or tfrecord:GLOB")
+                         f"tfds:NAME, folder:DIR, tfrecord:GLOB or "
+                         f"fashion_mnist:SPLIT")
     return kind, rest
 
 
@@ -189,6 +195,8 @@ def source_signature(spec, data_dir=None):
         return [spec] + [[caption, os.path.getsize(path)
                           if os.path.exists(path) else None]
                          for path, caption in _caption_rows(rest)]
+    if kind == "fashion_mnist":
+        return [spec, fashion_mnist.DIRECTORY]
     return [spec] + [[path, os.path.getsize(path)]
                      for path in sorted(glob.glob(rest))]
 
@@ -201,6 +209,11 @@ def load_source(spec, size, counter=None, data_dir=None, image_key="image",
         name, _, split = rest.partition(":")
         return tfds_source(name, split or "train", size, data_dir,
                            image_key, caption_key)
+    if kind == "fashion_mnist":
+        if size != fashion_mnist.IMAGE_SIZE:
+            raise ValueError(f"Fashion-MNIST images are "
+                             f"{fashion_mnist.IMAGE_SIZE} pixels, not {size}")
+        return fashion_mnist.dataset(rest or "train")
     counter = counter if counter is not None else SkipCounter()
     if kind == "folder":
         return folder_source(rest, size, counter)

@@ -40,6 +40,10 @@ class VQGANTrainConfig:
     disc_start: int = 2000
     disc_channels: int = 64
     clipnorm: float = 1.0
+    # Muse's decoder fine-tuning (MUSE_NOTES §2): train only the decoder
+    # (and discriminator); the encoder and codebook, and so the tokens the
+    # transformers know, stay fixed.
+    decoder_only: bool = False
 
 
 class VQGANTrainer(ReplicatedTrainer):
@@ -53,6 +57,9 @@ class VQGANTrainer(ReplicatedTrainer):
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.vqgan = VQGAN(config, name="vqgan")
+            if tc.decoder_only:
+                self.vqgan.encoder.trainable = False
+                self.vqgan.quantizer.trainable = False
             self.discriminator = PatchDiscriminator(tc.disc_channels,
                                                     name="discriminator")
             self.discriminator(tf.zeros([1, config.image_size,

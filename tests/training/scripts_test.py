@@ -210,3 +210,78 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
         key = f"transformer/{v.path.replace('/', '.S')}/.ATTRIBUTES/" \
             "VARIABLE_VALUE"
         np.testing.assert_allclose(v.numpy(), ema_weights[key], rtol=1e-6)
+
+
+def _tensorboard_tags(workdir):
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(workdir, "logs", "*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags |= {v.tag for v in event.summary.value}
+    return tags
+
+
+def test_cascade_scripts_train_super_res_and_a_larger_decoder(
+        vqgan_run, image_folder, tmp_path):
+    """Base model -> high-res VQGAN -> super-res transformer -> larger
+    decoder, each joining one cascade model directory."""
+    model_dir = str(tmp_path / "model")
+
+    def command(script, name, *flags):
+        return [sys.executable, os.path.join(TRAINING, script), "--preset",
+                "tiny_cascade", "--workdir", str(tmp_path / name), "--data",
+                f"folder:{image_folder}", "--batch-size", "4",
+                "--steps-per-call", "2", *flags]
+
+    _run(command("train_transformer.py", "base", "--vqgan", vqgan_run[0],
+                 "--num-steps", "2", "--model-dir", model_dir))
+    _run(command("train_vqgan.py", "high_res", "--stage", "high_res",
+                 "--num-steps", "4", "--disc-channels", "8"))
+    _run(command("train_transformer.py", "super_res", "--stage",
+                 "super_res", "--vqgan", vqgan_run[0], "--high-res-vqgan",
+                 str(tmp_path / "high_res"), "--num-steps", "4",
+                 "--sample-every", "2", "--model-dir", model_dir))
+    with open(tmp_path / "super_res" / "tokens" / "metadata.json") as f:
+        metadata = json.load(f)
+    assert (metadata["sequence_length"],
+            metadata["low_res_sequence_length"]) == (256, 64)
+    assert "low_res_super_res_original" in _tensorboard_tags(
+        str(tmp_path / "super_res"))
+    cascade = TextToImage.from_pretrained(model_dir)
+    assert cascade.is_cascade
+    assert cascade(["a red square"], seed=0).shape == (1, 32, 32, 3)
+
+    _run(command("train_vqgan.py", "large", "--stage", "large_decoder",
+                 "--init-from", str(tmp_path / "high_res"), "--num-steps",
+                 "4", "--disc-channels", "8", "--model-dir", model_dir))
+    large = TextToImage.from_pretrained(model_dir, decoder="large")
+    assert large(["a red square"], seed=0).shape == (1, 32, 32, 3)
+    # The encoder and codebook stayed those of the high-res VQGAN.
+    for part in ("encoder", "quantizer"):
+        for a, b in zip(getattr(large.high_res_vqgan, part).weights,
+                        getattr(cascade.high_res_vqgan, part).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert (large.high_res_vqgan.decoder.count_params()
+            > cascade.high_res_vqgan.decoder.count_params())
+
+
+def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
+    from muse_tf.class_pipeline import ClassToImage
+
+    def command(script, name, *flags):
+        return [sys.executable, os.path.join(TRAINING, script), "--preset",
+                "tiny_class", "--workdir", str(tmp_path / name), "--data",
+                "fashion_mnist:test", "--batch-size", "8",
+                "--steps-per-call", "2", *flags]
+
+    _run(command("train_vqgan.py", "vqgan", "--num-steps", "2",
+                 "--disc-channels", "8"))
+    model_dir = str(tmp_path / "model")
+    _run(command("train_class_conditional.py", "class", "--vqgan",
+                 str(tmp_path / "vqgan"), "--num-steps", "4",
+                 "--sample-every", "2", "--model-dir", model_dir))
+    with np.load(tmp_path / "class" / "tokens.npz") as cached:
+        assert cached["tokens"].shape == (10000, 64)
+    assert "one_sample_per_class" in _tensorboard_tags(
+        str(tmp_path / "class"))
+    images = ClassToImage.from_pretrained(model_dir)([0, 9], seed=0)
+    assert images.shape == (2, 32, 32, 3)
