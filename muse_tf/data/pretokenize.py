@@ -78,6 +78,21 @@ def _example(tokens, states, mask, caption, low_res_tokens=None):
         feature=features)).SerializeToString()
 
 
+def _once_per_image(encode):
+    """`encode` run on the distinct images of a batch only: a dataset with
+    several captions per image repeats each image once per caption, and
+    the VQGAN dominates the pass."""
+    def encode_distinct(images):
+        keys = tf.map_fn(tf.io.serialize_tensor, images,
+                         fn_output_signature=tf.string)
+        distinct, index = tf.unique(keys)
+        first = tf.math.unsorted_segment_min(
+            tf.range(tf.shape(images)[0]), index, tf.size(distinct))
+        return tf.gather(encode(tf.gather(images, first)), index)
+
+    return encode_distinct
+
+
 def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
                        batch_size=64, examples_per_shard=8192,
                        low_res_vqgan=None):
@@ -86,12 +101,13 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
     metadata. With `low_res_vqgan` (super-res shards), each image is also
     downsampled to that VQGAN's image size (`downsample`, as the cascade's
     editing does) and encoded by it."""
-    encode_images = tf.function(
-        lambda images: vqgan.encode(to_model_range(images)))
+    encode_images = tf.function(_once_per_image(
+        lambda images: vqgan.encode(to_model_range(images))))
     if low_res_vqgan is not None:
         size = low_res_vqgan.config.image_size
-        encode_low_res = tf.function(lambda images: low_res_vqgan.encode(
-            downsample(to_model_range(images), size)))
+        encode_low_res = tf.function(_once_per_image(
+            lambda images: low_res_vqgan.encode(
+                downsample(to_model_range(images), size))))
     encode_text = tf.function(text_encoder.__call__)
     partial = output_dir.rstrip("/") + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
