@@ -8,8 +8,7 @@ from muse_tf import configs
 @pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_preset_round_trips_through_json(name):
     config = configs.get_preset(name)
-    restored = configs.ModelConfig.from_dict(
-        json.loads(json.dumps(config.to_dict())))
+    restored = type(config).from_dict(json.loads(json.dumps(config.to_dict())))
     assert restored == config
 
 
