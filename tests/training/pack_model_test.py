@@ -1,0 +1,52 @@
+"""training/pack_model.py: the bundled model's float16 packing loads back
+as the same model with its weights rounded to float16."""
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+from muse_tf.pipeline import TextToImage
+
+PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    __file__))), "training", "pack_model.py")
+
+
+def _pack(*args):
+    return subprocess.run([sys.executable, PACK, *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_packed_cascade_loads_as_the_float16_rounded_model(tiny_cascade,
+                                                           tmp_path):
+    source, packed = str(tmp_path / "model"), str(tmp_path / "packed")
+    tiny_cascade.save(source)
+    result = _pack(source, packed)
+    assert result.returncode == 0, result.stderr
+
+    stored = []
+    for name in os.listdir(packed):
+        if name.endswith(".weights.h5"):
+            with h5py.File(os.path.join(packed, name)) as f:
+                f.visititems(lambda _, item: stored.append(item.dtype)
+                             if isinstance(item, h5py.Dataset) else None)
+    assert stored and set(stored) == {np.dtype(np.float16)}
+    loaded = TextToImage.from_pretrained(packed)
+    assert loaded.is_cascade
+    stages = ("transformer", "vqgan", "super_res", "high_res_vqgan")
+    for stage in stages:
+        for original, restored in zip(getattr(tiny_cascade, stage).weights,
+                                      getattr(loaded, stage).weights,
+                                      strict=True):
+            assert restored.dtype == original.dtype
+            np.testing.assert_array_equal(
+                restored.numpy(), original.numpy().astype(np.float16)
+                .astype(original.dtype))
+
+
+def test_a_directory_without_config_is_refused(tmp_path):
+    result = _pack(str(tmp_path), str(tmp_path / "packed"))
+    assert result.returncode != 0
+    assert "no config.json" in result.stderr
