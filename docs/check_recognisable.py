@@ -11,7 +11,8 @@ model ignoring the text would reach, next to chance (1 / number of emoji).
 This is a coarse proxy for "a person recognises it", not the classifier-
 based prompt fidelity of the quality issue.
 
-  python docs/check_recognisable.py --model emoji_64 --num 200
+  python docs/check_recognisable.py --model emoji_128 --num 200
+  python docs/check_recognisable.py --model emoji_64 --num 200   # base alone
 """
 
 import argparse
@@ -23,6 +24,7 @@ import tensorflow_datasets as tfds
 
 from muse_tf.data.emoji_captions import STYLES, captions_for
 from muse_tf.pipeline import TextToImage
+from muse_tf.presets import DEFAULT_MODEL
 
 _SIDE = 16
 
@@ -58,7 +60,7 @@ def generate(pipe, prompts, seed, batch=16):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="emoji_64")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--num", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None)

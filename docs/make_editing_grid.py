@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from muse_tf.data import emoji_captions  # noqa: F401  Registers the builder.
 from muse_tf.pipeline import TextToImage
+from muse_tf.presets import DEFAULT_MODEL
 
 _LABEL = 20  # Pixels of the caption strip under each row.
 
@@ -35,7 +36,7 @@ def find_image(name, style, size, data_dir=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="emoji_128")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--output", default="docs/editing.png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None)
@@ -47,9 +48,9 @@ def main():
 
     image = find_image("grinning", "noto", size, args.data_dir)
     mask = np.zeros((size, size), np.uint8)
-    mask[size // 2:] = 255
+    mask[:size // 2] = 255
     prompt = "a smiling face with heart-eyes emoji, Noto style"
-    rows.append((f"inpaint lower half: {prompt!r}", image, mask,
+    rows.append((f"inpaint upper half: {prompt!r}", image, mask,
                  pipe.inpaint(image, mask, [prompt], seed=args.seed)[0]))
 
     image = find_image("fire", "twitter", size, args.data_dir)
@@ -74,6 +75,9 @@ def main():
         for j, tile in enumerate((image, np.repeat(mask[..., None], 3, -1),
                                   output)):
             grid.paste(Image.fromarray(tile), (j * size, top))
+            # A frame, so a mask's white (regenerate) area shows on white.
+            draw.rectangle([j * size, top, (j + 1) * size - 1,
+                            top + size - 1], outline=(160, 160, 160))
         draw.text((4, top + size + 4), caption, fill="black")
     grid.save(args.output)
     print(f"wrote {args.output}")

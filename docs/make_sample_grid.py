@@ -1,7 +1,8 @@
 """Makes docs/samples.png: the bundled model's images for emoji x style.
 
 Rows are emoji names, columns the five styles; every cell is the prompt
-"a {name} emoji, {Style} style" with one fixed seed, enlarged 2x (nearest).
+"a {name} emoji, {Style} style" with one fixed seed (128x128 from the
+bundled cascade; `--model emoji_64 --scale 2` for its base stage alone).
 
   python docs/make_sample_grid.py --output docs/samples.png
 """
@@ -13,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from muse_tf.data.emoji_captions import STYLES, captions_for
 from muse_tf.pipeline import TextToImage
+from muse_tf.presets import DEFAULT_MODEL
 
 NAMES = ("ladybug", "apple", "cat", "fire", "grinning",
          "sunflower", "rocket", "pizza", "heart", "snowman")
@@ -21,14 +23,15 @@ _LABEL = 90  # Pixels of the row-label column.
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="emoji_64")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--output", default="docs/samples.png")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=1,
+                        help="enlarge each image (nearest neighbour)")
     args = parser.parse_args()
 
     pipe = TextToImage.from_pretrained(args.model)
-    cell = pipe.config.vqgan.image_size * args.scale
+    cell = pipe.image_size * args.scale
     grid = Image.new("RGB", (_LABEL + cell * len(STYLES),
                              20 + cell * len(NAMES)), "white")
     draw = ImageDraw.Draw(grid)

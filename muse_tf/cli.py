@@ -6,6 +6,8 @@ import os
 import re
 import sys
 
+from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
+
 
 def _slug(text, limit=48):
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit]
@@ -122,7 +124,7 @@ def _export(args):
 
 def add_export_arguments(parser):
     """Arguments of `muse-tf export`, shared with export/export_savedmodel."""
-    parser.add_argument("model", help="bundled model name (e.g. emoji_64) "
+    parser.add_argument("model", help="bundled model name (e.g. emoji_128) "
                         "or model directory")
     parser.add_argument("out_dir", help="SavedModel directory; for TF "
                         "Serving, a numbered version dir such as "
@@ -160,9 +162,9 @@ def _add_pipeline_arguments(parser, num_steps=True):
     """Options of the subcommands that run a model in this process
     (`num_steps=False`: no base decoding steps to set, as in editing)."""
     _add_generation_arguments(parser, "the model's config", num_steps)
-    parser.add_argument("--model", default="emoji_64",
-                        help="bundled model name or model directory "
-                        "(default: emoji_64)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"bundled model name ({', '.join(BUNDLED_MODELS)}"
+                        f") or model directory (default: {DEFAULT_MODEL})")
     parser.add_argument("--decoder", choices=["base", "large"],
                         default="base",
                         help="the high-res VQGAN decoder of a cascade: its "

@@ -32,12 +32,9 @@ from muse_tf.data.pipeline import downsample, to_model_range, to_uint8
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.models.vqgan import VQGAN
+from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 from muse_tf.sampling.guided import edit_tokens, generate_tokens
 from muse_tf.text.encoder import build_text_encoder
-
-BUNDLED_MODELS = {"emoji_64": os.path.join(os.path.dirname(__file__),
-                                           "presets", "emoji_64")}
-DEFAULT_MODEL = "emoji_64"
 
 
 def seed_pair(seed):
@@ -119,16 +116,20 @@ class TextToImage(tf.Module):
     # === Loading and saving ===
 
     @classmethod
-    def from_pretrained(cls, name_or_dir=DEFAULT_MODEL, stages="all",
+    def from_pretrained(cls, name_or_dir=DEFAULT_MODEL, stages=None,
                         decoder="base"):
         """A bundled model by name (see BUNDLED_MODELS) or a model dir.
 
-        stages: "all", or "base" to leave out a cascade's super-res stage.
+        stages: "all", or "base" to leave out a cascade's super-res stage
+          (default: "all" for a directory, the bundled model's own stages
+          for a name).
         decoder: the high-res VQGAN decoder of a cascade: "base", or
           "large" (Muse's fine-tuned larger decoder, where the directory
           has one).
         """
-        model_dir = BUNDLED_MODELS.get(name_or_dir, name_or_dir)
+        model_dir, bundled_stages = BUNDLED_MODELS.get(
+            name_or_dir, (name_or_dir, "all"))
+        stages = stages or bundled_stages
         config_path = os.path.join(model_dir, "config.json")
         if not os.path.exists(config_path):
             raise ValueError(

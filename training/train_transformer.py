@@ -11,11 +11,11 @@ downsampled (--vqgan, the base VQGAN).
 Examples (the bundled emoji model):
   python training/train_transformer.py --preset emoji_64 \
       --vqgan runs/vqgan --workdir runs/transformer --num-steps 2000 \
-      --model-dir muse_tf/presets/emoji_64
+      --model-dir runs/emoji_128
   python training/train_transformer.py --preset emoji_128 --stage super_res \
-      --data tfds:emoji_captions/full_128 --vqgan muse_tf/presets/emoji_64 \
+      --data tfds:emoji_captions/full_128 --vqgan runs/emoji_128 \
       --high-res-vqgan runs/vqgan_128 --workdir runs/super_res \
-      --model-dir runs/emoji_128   # a copy of the base model directory
+      --model-dir runs/emoji_128   # joins the base model written there
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
@@ -223,7 +223,7 @@ def main(argv=None):
     parser.add_argument("--init-from", default=None,
                         help="model directory whose weights of this stage's "
                         "transformer start a new run (e.g. "
-                        "muse_tf/presets/emoji_64 to train the bundled model "
+                        "muse_tf/presets/emoji_128 to train the bundled model "
                         "further; optimizer state is not taken)")
     parser.add_argument("--model-dir", default=None,
                         help="after training, write a model directory that "

@@ -4,11 +4,11 @@ Examples (the bundled emoji model):
   python training/train_vqgan.py --preset emoji_64 --workdir runs/vqgan \
       --num-steps 2000 --batch-size 16 --learning-rate 1e-3 --disc-start 1200
   python training/train_vqgan.py --preset emoji_128 --stage high_res \
-      --data tfds:emoji_captions/full_128 --init-from muse_tf/presets/emoji_64 \
+      --data tfds:emoji_captions/full_128 --init-from muse_tf/presets/emoji_128 \
       --workdir runs/vqgan_128
   python training/train_vqgan.py --preset emoji_128 --stage large_decoder \
       --data tfds:emoji_captions/full_128 --init-from runs/vqgan_128 \
-      --workdir runs/large_decoder --model-dir muse_tf/presets/emoji_128
+      --workdir runs/large_decoder --model-dir runs/emoji_128
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
 """
 

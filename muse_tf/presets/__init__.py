@@ -1,0 +1,15 @@
+"""The trained models bundled with the package, by name.
+
+A module without TensorFlow, so the CLI can name its defaults without
+paying for `import tensorflow` when it only parses arguments.
+"""
+
+import os
+
+_HERE = os.path.dirname(__file__)
+
+# Text-to-image models: name -> (model directory, stages). emoji_64 is the
+# emoji_128 cascade's base stage alone (64x64 images).
+BUNDLED_MODELS = {"emoji_128": (os.path.join(_HERE, "emoji_128"), "all"),
+                  "emoji_64": (os.path.join(_HERE, "emoji_128"), "base")}
+DEFAULT_MODEL = "emoji_128"
