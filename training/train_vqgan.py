@@ -23,11 +23,15 @@ from muse_tf.configs import get_preset
 from muse_tf.data import stream
 from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
 from muse_tf.data.sources import SkipCounter, load_source
+from muse_tf.models.decoder_growth import grow_decoder
 from muse_tf.pipeline import WEIGHT_FILES
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
 _SAMPLE_IMAGES = 8
+# Relative noise on the grown decoder's copied kernels: enough to break the
+# copies' symmetry, small next to the weights (see decoder_growth).
+_GROWTH_NOISE = 0.01
 
 
 def main(argv=None):
@@ -104,12 +108,21 @@ def main(argv=None):
     if args.init_from and not tf.train.latest_checkpoint(checkpoints):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
         if args.stage == "large_decoder":
-            # Only the encoder and codebook carry over (and stay frozen).
+            # The encoder and codebook carry over (and stay frozen); the
+            # larger decoder starts as a grown copy of the trained one, and
+            # the discriminator as the trained one's, where a run has it.
             source = load_vqgan(preset.super_res.vqgan, args.init_from,
                                 "high_res_vqgan.weights.h5")
             for part in ("encoder", "quantizer"):
                 getattr(trainer.vqgan, part).set_weights(
                     getattr(source, part).get_weights())
+            grow_decoder(source.decoder, trainer.vqgan.decoder,
+                         noise=_GROWTH_NOISE, seed=args.seed)
+            if tf.train.latest_checkpoint(
+                    os.path.join(args.init_from, "checkpoints")):
+                restore_model(trainer.discriminator,
+                              os.path.join(args.init_from, "checkpoints"),
+                              "discriminator")
         elif os.path.exists(weights):
             trainer.vqgan.load_weights(weights)
         else:
