@@ -29,6 +29,7 @@ from muse_tf.models.class_conditional import (
 )
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.pipeline import seed_pair
+from muse_tf.presets import BUNDLED_CLASS_MODELS
 from muse_tf.sampling.guided import generate_tokens
 
 WEIGHT_FILES = {"model": "class_transformer.weights.h5",
@@ -50,11 +51,16 @@ class ClassToImage(tf.Module):
         self._decode = tf.function(self.decode_tokens, jit_compile=True)
 
     @classmethod
-    def from_pretrained(cls, model_dir):
+    def from_pretrained(cls, name_or_dir="fashion_32"):
+        """A bundled class-conditional model by name (see
+        BUNDLED_CLASS_MODELS) or a model directory."""
+        model_dir = BUNDLED_CLASS_MODELS.get(name_or_dir, name_or_dir)
         config_path = os.path.join(model_dir, "config.json")
         if not os.path.exists(config_path):
-            raise ValueError(f"No class-conditional model at {model_dir!r} "
-                             "(no config.json)")
+            raise ValueError(
+                f"No class-conditional model {name_or_dir!r}: not a bundled "
+                f"one ({', '.join(BUNDLED_CLASS_MODELS)}) nor a directory "
+                "with a config.json")
         with open(config_path) as f:
             pipe = cls(ClassModelConfig.from_dict(json.load(f)))
         pipe.model.load_weights(os.path.join(model_dir,

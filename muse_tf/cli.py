@@ -1,12 +1,16 @@
-"""`muse-tf`: generate, export, query a model server, average checkpoints
-and prepare data from the command line."""
+"""`muse-tf`: generate and edit images, export, query a model server,
+average checkpoints and prepare data from the command line."""
 
 import argparse
 import os
 import re
 import sys
 
-from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
+from muse_tf.presets import (
+    BUNDLED_CLASS_MODELS,
+    BUNDLED_MODELS,
+    DEFAULT_MODEL,
+)
 
 
 def _slug(text, limit=48):
@@ -17,8 +21,6 @@ def _slug(text, limit=48):
 def _run_pipeline(args, make_images):
     """Loads --model, runs `make_images(pipe, sampling_kwargs)`, writes the
     images as PNGs (enlarged by --scale) and prints where."""
-    import tensorflow as tf
-
     from muse_tf.pipeline import TextToImage
 
     pipe = TextToImage.from_pretrained(args.model, decoder=args.decoder)
@@ -27,14 +29,22 @@ def _run_pipeline(args, make_images):
                 "super_res_steps": args.super_res_steps,
                 "super_res_guidance_scale": args.super_res_guidance_scale}
     images = make_images(pipe, sampling)
+    _write_pngs(args.output, args.prompts, _encode_pngs(images, args.scale),
+                args.seed)
+
+
+def _encode_pngs(images, scale):
+    """uint8 images -> PNG bytes, enlarged `scale` times (nearest)."""
+    import tensorflow as tf
+
     pngs = []
     for image in images:
-        if args.scale > 1:
-            image = tf.image.resize(image[None], [image.shape[0] * args.scale,
-                                                  image.shape[1] * args.scale],
+        if scale > 1:
+            image = tf.image.resize(image[None], [image.shape[0] * scale,
+                                                  image.shape[1] * scale],
                                     method="nearest")[0]
         pngs.append(tf.io.encode_png(tf.cast(image, tf.uint8)).numpy())
-    _write_pngs(args.output, args.prompts, pngs, args.seed)
+    return pngs
 
 
 def _generate(args):
@@ -62,6 +72,36 @@ def _edit(args):
                          **sampling)
 
     _run_pipeline(args, edit)
+
+
+def _generate_class(args):
+    from muse_tf.class_pipeline import ClassToImage
+
+    if (args.image is None) != (args.mask is None):
+        raise ValueError("class-conditional editing needs both --image and "
+                         "--mask")
+    pipe = ClassToImage.from_pretrained(args.model)
+    names = pipe.config.class_names
+    class_ids = [_class_id(c, names) for c in args.classes]
+    sampling = {"seed": args.seed, "num_steps": args.num_steps,
+                "guidance_scale": args.guidance_scale}
+    if args.image is None:
+        images = pipe(class_ids, **sampling)
+    else:
+        images = pipe.inpaint(args.image, args.mask, class_ids, **sampling)
+    _write_pngs(args.output, [names[i] for i in class_ids],
+                _encode_pngs(images, args.scale), args.seed)
+
+
+def _class_id(text, names):
+    """A class given by id ("7") or name ("sneaker", "ankle-boot")."""
+    if text.isdigit():
+        return int(text)  # The pipeline checks the range.
+    slugs = [_slug(name) for name in names]
+    if _slug(text) not in slugs:
+        raise ValueError(f"unknown class {text!r}; the classes are "
+                         + ", ".join(f"{i} {n}" for i, n in enumerate(names)))
+    return slugs.index(_slug(text))
 
 
 def _write_pngs(output, prompts, pngs, seed):
@@ -192,8 +232,9 @@ def _negative_prompts(args):
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
-        "TensorFlow: generate images, export a SavedModel, query a model "
-        "server, average checkpoints, prepare training data.")
+        "TensorFlow: generate and edit images (from prompts, or from classes), "
+        "export a SavedModel, query a model server, average checkpoints, "
+        "prepare training data.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -239,6 +280,38 @@ def build_parser():
     edi.add_argument("--iterations", type=int, default=100,
                      help="editing rounds (default 100, as in Muse)")
     edi.set_defaults(run=_edit)
+
+    cls = sub.add_parser(
+        "generate-class", help="generate images of classes (MaskGIT's "
+        "class-conditional mode)",
+        description="Generate one PNG image per class with a class-"
+        "conditional model (by default the bundled Fashion-MNIST one), or "
+        "with --image and --mask regenerate the masked region of an image as "
+        "each class (MaskGIT's class-conditional editing).")
+    cls.add_argument("classes", nargs="+",
+                     help="class ids or names (e.g. 7 or sneaker), one "
+                     "image each")
+    cls.add_argument("--model", default="fashion_32",
+                     help=f"bundled class-conditional model name "
+                     f"({', '.join(BUNDLED_CLASS_MODELS)}) or model "
+                     "directory (default: fashion_32)")
+    cls.add_argument("--image", default=None,
+                     help="PNG or JPEG image to edit (with --mask)")
+    cls.add_argument("--mask", default=None,
+                     help="PNG or JPEG mask, nonzero = regenerate")
+    cls.add_argument("--output", default="samples",
+                     help="output directory (default: samples)")
+    cls.add_argument("--seed", type=int, default=0, help="random seed")
+    cls.add_argument("--num-steps", type=int, default=None,
+                     help="decoding steps (default: the model's config)")
+    cls.add_argument("--guidance-scale", type=float, default=None,
+                     help="guidance scale away from the null class, "
+                     "reached at the last step (default: the model's "
+                     "config)")
+    cls.add_argument("--scale", type=int, default=1,
+                     help="save images enlarged by this integer factor "
+                     "(default 1)")
+    cls.set_defaults(run=_generate_class)
 
     exp = sub.add_parser(
         "export", help="export a model as a SavedModel for TF Serving",

@@ -427,12 +427,16 @@ def export(model, out_dir, max_batch=DEFAULT_MAX_BATCH,
 
 def load_pipeline(name_or_dir):
     """A bundled model or model directory as its pipeline: ClassToImage if
-    its config names classes, else TextToImage."""
+    it is a bundled class-conditional model or its config names classes,
+    else TextToImage."""
     import json
 
     from muse_tf.class_pipeline import ClassToImage
     from muse_tf.pipeline import TextToImage
+    from muse_tf.presets import BUNDLED_CLASS_MODELS
 
+    if name_or_dir in BUNDLED_CLASS_MODELS:
+        return ClassToImage.from_pretrained(name_or_dir)
     config = os.path.join(name_or_dir, "config.json")
     if os.path.exists(config):
         with open(config) as f:

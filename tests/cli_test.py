@@ -7,7 +7,8 @@ from muse_tf import cli
 
 
 @pytest.mark.parametrize("argv", [[], ["generate"], ["inpaint"],
-                                  ["outpaint"], ["edit"], ["export"],
+                                  ["outpaint"], ["edit"],
+                                  ["generate-class"], ["export"],
                                   ["client"], ["ema"], ["prepare-data"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -72,3 +73,40 @@ def test_inpaint_reports_an_empty_mask_as_an_error(tiny_cascade, tmp_path,
                      str(tmp_path / "in.png"), "a cat", "--model",
                      model_dir]) == 2
     assert "mask is empty" in capsys.readouterr().err
+
+
+def test_generate_class_writes_pngs_by_class_name_or_id(tmp_path, capsys):
+    import numpy as np
+
+    from muse_tf.class_pipeline import ClassToImage
+    from muse_tf.configs import get_preset
+
+    model_dir = str(tmp_path / "model")
+    ClassToImage(get_preset("tiny_class")).save(model_dir)
+    out = str(tmp_path / "out")
+    assert cli.main(["generate-class", "sneaker", "9", "T-shirt/top",
+                     "--model", model_dir, "--output", out]) == 0
+    assert sorted(os.listdir(out)) == [
+        "000_sneaker.png", "001_ankle-boot.png", "002_t-shirt-top.png"]
+
+    image = np.full((32, 32, 3), 90, np.uint8)
+    mask = np.zeros((32, 32, 1), np.uint8)
+    mask[16:] = 255
+    tf.io.write_file(str(tmp_path / "in.png"), tf.io.encode_png(image))
+    tf.io.write_file(str(tmp_path / "mask.png"), tf.io.encode_png(mask))
+    edited = str(tmp_path / "edited")
+    assert cli.main(["generate-class", "bag", "--model", model_dir,
+                     "--image", str(tmp_path / "in.png"), "--mask",
+                     str(tmp_path / "mask.png"), "--output", edited,
+                     "--scale", "2"]) == 0
+    written = tf.io.decode_png(tf.io.read_file(
+        os.path.join(edited, "000_bag.png")))
+    assert written.shape == (64, 64, 3)
+
+    capsys.readouterr()
+    for bad, message in ((["hat"], "unknown class 'hat'; the classes are 0"),
+                         (["10"], "class ids must be integers in [0, 10)"),
+                         (["bag", "--image", str(tmp_path / "in.png")],
+                          "needs both --image and --mask")):
+        assert cli.main(["generate-class", *bad, "--model", model_dir]) == 2
+        assert message in capsys.readouterr().err

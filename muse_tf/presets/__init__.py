@@ -13,3 +13,6 @@ _HERE = os.path.dirname(__file__)
 BUNDLED_MODELS = {"emoji_128": (os.path.join(_HERE, "emoji_128"), "all"),
                   "emoji_64": (os.path.join(_HERE, "emoji_128"), "base")}
 DEFAULT_MODEL = "emoji_128"
+
+# Class-conditional models (MaskGIT's mode): name -> model directory.
+BUNDLED_CLASS_MODELS = {"fashion_32": os.path.join(_HERE, "fashion_32")}
