@@ -56,18 +56,20 @@ def test_save_and_load_gives_the_same_tokens(tiny_pipeline, tmp_path):
 
 
 @pytest.mark.slow
-def test_bundled_default_is_the_128_pixel_cascade_and_emoji_64_its_base():
+def test_bundled_cascade_has_both_decoders_and_emoji_64_is_its_base():
     pipe = TextToImage.from_pretrained()
     assert pipe.is_cascade and pipe.image_size == 128
-    heart = pipe(["a red heart emoji, Twitter style"], seed=0)[0]
-    assert heart.shape == (128, 128, 3)
-    # The prompt drives the image: a red heart is mostly red where it is
-    # not white background.
-    red, green, blue = heart.reshape(-1, 3).astype(int).T
-    ink = (red + green + blue) < 600
-    assert ink.mean() > 0.2
-    assert red[ink].mean() > green[ink].mean() + 60
-    assert red[ink].mean() > blue[ink].mean() + 60
+    large = TextToImage.from_pretrained(decoder="large")
+    for model in (pipe, large):
+        heart = model(["a red heart emoji, Twitter style"], seed=0)[0]
+        assert heart.shape == (128, 128, 3)
+        # The prompt drives the image: a red heart is mostly red where it
+        # is not white background.
+        red, green, blue = heart.reshape(-1, 3).astype(int).T
+        ink = (red + green + blue) < 600
+        assert ink.mean() > 0.2
+        assert red[ink].mean() > green[ink].mean() + 60
+        assert red[ink].mean() > blue[ink].mean() + 60
     base = TextToImage.from_pretrained("emoji_64")
     assert not base.is_cascade and base.image_size == 64
 
