@@ -58,8 +58,10 @@ def bench_config(args):
     uncond = _random_text(args.batch, args.text_len, args.text_dim, 2)
     scale = tf.constant(3.0 if args.cfg == "on" else 0.0)
     steps = tf.constant(args.steps)
+    start = tf.fill([args.batch, config.sequence_length],
+                    config.mask_token_id)
     run = tf.function(generate_tokens, jit_compile=True)
-    call = lambda: run(transformer, sampler, *cond, *uncond,
+    call = lambda: run(transformer, sampler, start, *cond, *uncond,
                        seed_pair(tf.constant(0, tf.int64)), scale,
                        steps).numpy()
     times = _time(call, args.warmup, args.repeats)
