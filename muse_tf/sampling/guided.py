@@ -14,7 +14,7 @@ import math
 import tensorflow as tf
 
 from muse_tf.sampling.guidance import guidance_scale_at, guided_logits
-from muse_tf.sampling.sampler import decode
+from muse_tf.sampling.sampler import decode, sample_categorical
 
 
 def _guided_logits_fn(model, text_states, text_mask, uncond_states,
@@ -107,10 +107,7 @@ def edit_tokens(model, tokens, text_states, text_mask, uncond_states,
         if top_k:
             kth = tf.math.top_k(logits, top_k).values[..., -1:]
             logits = tf.where(logits < kth, -math.inf, logits)
-        vocab = logits.shape[-1]
-        sampled = tf.reshape(tf.random.stateless_categorical(
-            tf.reshape(logits, [-1, vocab]), 1, sample_seed, dtype=tf.int32),
-            [batch, length])
+        sampled = sample_categorical(logits, sample_seed)
         return iteration + 1, tf.ensure_shape(
             tf.where(remask, sampled, current), tokens.shape)
 

@@ -34,6 +34,28 @@ def masked_count_after_step(step, num_steps, initial_masked, num_unknown,
     return tf.maximum(0, tf.minimum(count, num_unknown - 1))
 
 
+def sample_categorical(logits, seed):
+    """One index per row of float32 logits [..., V] (-inf allowed), drawn
+    from softmax(logits) by inverse CDF: a single uniform per row against
+    the cumulative probabilities.
+
+    The same distribution as tf.random.stateless_categorical (up to
+    float32 rounding of the cumulative sum), which draws V random numbers
+    per row; under XLA on CPU that draw took 16 of the 17 ms of a sampling
+    step at 4x256 tokens and 1,024 codes, against 3.5 ms for this.
+    Returns int32 [...].
+    """
+    cumulative = tf.math.cumsum(tf.nn.softmax(logits), axis=-1)
+    row_shape = tf.concat([tf.shape(logits)[:-1], [1]], axis=0)
+    target = tf.random.stateless_uniform(row_shape, seed) * cumulative[
+        ..., -1:]
+    # Index k where cumulative[k-1] <= target < cumulative[k]: the count of
+    # cumulative sums at or below the target (zero-probability entries add
+    # nothing to the sum, so they are never chosen).
+    index = tf.reduce_sum(tf.cast(cumulative <= target, tf.int32), axis=-1)
+    return tf.minimum(index, logits.shape[-1] - 1)
+
+
 def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
                  mask_token_id, choice_temperature, temperature=1.0,
                  schedule="cosine"):
@@ -56,7 +78,7 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
       (next_tokens, sampled), both int32 [B, L]. `sampled` has every
       position filled; `next_tokens` re-masks the least confident ones.
     """
-    _, length, vocab = logits.shape
+    length = logits.shape[1]
     batch = tf.shape(logits)[0]
     step_seed = tf.random.experimental.stateless_fold_in(seed, step)
     sample_seed, gumbel_seed = tf.unstack(
@@ -64,10 +86,9 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
 
     # float32: softmax and Gumbel ranking must not round under bf16.
     logits = tf.cast(logits, tf.float32) / temperature
-    sampled = tf.random.stateless_categorical(
-        tf.reshape(logits, [-1, vocab]), 1, sample_seed, dtype=tf.int32)
+    sampled = sample_categorical(logits, sample_seed)
     unknown = tf.equal(tokens, mask_token_id)
-    sampled = tf.where(unknown, tf.reshape(sampled, [batch, length]), tokens)
+    sampled = tf.where(unknown, sampled, tokens)
 
     progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
     log_probs = tf.gather(tf.nn.log_softmax(logits), sampled, batch_dims=2)

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from muse_tf.models.transformer import MuseTransformer
-from muse_tf.sampling.sampler import decode, sampler_step
+from muse_tf.sampling.sampler import decode, sample_categorical, sampler_step
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,20 @@ def test_num_steps_is_a_runtime_input(tiny_config, model_and_text):
         out = run(start, tf.constant(steps)).numpy()
         assert (out != c.mask_token_id).all()
     assert run.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_sample_categorical_draws_from_the_softmax(jit_compile):
+    # 40,000 draws from one row with a -inf entry (top-k filtering): the
+    # frequencies match the softmax within sampling noise (sd < 0.0025)
+    # and the excluded entry is never drawn.
+    logits = tf.constant([2.0, -math.inf, 0.5, 1.0, -1.0, 0.0])
+    rows = tf.tile(logits[None], [40_000, 1])
+    draw = tf.function(sample_categorical, jit_compile=jit_compile)
+    samples = draw(rows, tf.constant([3, 4])).numpy()
+    assert samples.shape == (40_000,)
+    frequencies = np.bincount(samples, minlength=6) / len(samples)
+    np.testing.assert_allclose(frequencies, tf.nn.softmax(logits).numpy(),
+                               atol=0.012)
+    assert frequencies[1] == 0
+    assert not np.array_equal(samples, draw(rows, tf.constant([3, 5])))
