@@ -177,11 +177,10 @@ def add_export_arguments(parser):
                         "(default 64)")
 
 
-def _add_generation_arguments(parser, defaults_from, num_steps=True):
-    """Prompts and decoding options shared by the generating subcommands;
-    `defaults_from` says where omitted options take their values."""
-    parser.add_argument("prompts", nargs="+",
-                        help="text prompts, one image each")
+def _add_sampling_arguments(parser, defaults_from, num_steps=True):
+    """Output and decoding options of every generating subcommand, from
+    prompts or classes; `defaults_from` says where omitted options take
+    their values."""
     parser.add_argument("--output", default="samples",
                         help="output directory (default: samples)")
     parser.add_argument("--seed", type=int, default=0,
@@ -189,11 +188,25 @@ def _add_generation_arguments(parser, defaults_from, num_steps=True):
                         "images")
     if num_steps:
         parser.add_argument("--num-steps", type=int, default=None,
-                            help=f"decoding steps of the base stage "
-                            f"(default: {defaults_from})")
+                            help="decoding steps (of the base stage, in a "
+                            f"cascade; default: {defaults_from})")
     parser.add_argument("--guidance-scale", type=float, default=None,
                         help="classifier-free guidance scale >= 0, reached "
                         f"at the last step (default: {defaults_from})")
+
+
+def _add_scale_argument(parser):
+    parser.add_argument("--scale", type=int, default=1,
+                        help="save images enlarged by this integer factor "
+                        "(nearest neighbour; default 1)")
+
+
+def _add_generation_arguments(parser, defaults_from, num_steps=True):
+    """Prompts and decoding options shared by the subcommands that generate
+    from text."""
+    parser.add_argument("prompts", nargs="+",
+                        help="text prompts, one image each")
+    _add_sampling_arguments(parser, defaults_from, num_steps)
     parser.add_argument("--negative-prompt", default=None,
                         help="steer away from this text (for every prompt)")
 
@@ -217,9 +230,7 @@ def _add_pipeline_arguments(parser, num_steps=True):
                         default=None,
                         help="guidance scale of the super-res stage "
                         "(default: the model's config)")
-    parser.add_argument("--scale", type=int, default=1,
-                        help="save images enlarged by this integer factor "
-                        "(nearest neighbour; default 1)")
+    _add_scale_argument(parser)
 
 
 def _negative_prompts(args):
@@ -299,18 +310,8 @@ def build_parser():
                      help="PNG or JPEG image to edit (with --mask)")
     cls.add_argument("--mask", default=None,
                      help="PNG or JPEG mask, nonzero = regenerate")
-    cls.add_argument("--output", default="samples",
-                     help="output directory (default: samples)")
-    cls.add_argument("--seed", type=int, default=0, help="random seed")
-    cls.add_argument("--num-steps", type=int, default=None,
-                     help="decoding steps (default: the model's config)")
-    cls.add_argument("--guidance-scale", type=float, default=None,
-                     help="guidance scale away from the null class, "
-                     "reached at the last step (default: the model's "
-                     "config)")
-    cls.add_argument("--scale", type=int, default=1,
-                     help="save images enlarged by this integer factor "
-                     "(default 1)")
+    _add_sampling_arguments(cls, "the model's config")
+    _add_scale_argument(cls)
     cls.set_defaults(run=_generate_class)
 
     exp = sub.add_parser(
