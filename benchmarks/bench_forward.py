@@ -16,12 +16,11 @@ Prints one JSON line.
 import argparse
 import json
 import statistics
-import time
 
 import keras
 import tensorflow as tf
+from bench_generate import _time, add_config_arguments, transformer_config
 
-from muse_tf.configs import TransformerConfig
 from muse_tf.models.transformer import MuseTransformer
 
 
@@ -41,13 +40,8 @@ def forward_gflop(args, batch):
 
 
 def time_call(fn, repeats):
-    fn()  # Compiles.
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of `repeats` calls after one that compiles."""
+    return statistics.median(_time(fn, 1, repeats))
 
 
 def matmul_gflops(dtype, repeats, n=2048):
@@ -58,10 +52,7 @@ def matmul_gflops(dtype, repeats, n=2048):
 
 def forward_seconds(args, policy, jit_compile):
     keras.mixed_precision.set_global_policy(policy)
-    config = TransformerConfig(
-        codebook_size=args.codebook, image_tokens_per_side=args.tokens_side,
-        hidden_dim=args.hidden, num_layers=args.depth, num_heads=args.heads,
-        mlp_dim=4 * args.hidden, dropout=0.0, text_dim=args.text_dim)
+    config = transformer_config(args)
     model = MuseTransformer(config)
     keras.mixed_precision.set_global_policy("float32")
     batch = 2 * args.batch  # The doubled CFG batch.
@@ -75,15 +66,7 @@ def forward_seconds(args, policy, jit_compile):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens-side", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--codebook", type=int, default=1024)
-    parser.add_argument("--batch", type=int, default=4,
-                        help="images; the forward runs twice this (CFG)")
-    parser.add_argument("--text-len", type=int, default=77)
-    parser.add_argument("--text-dim", type=int, default=768)
+    add_config_arguments(parser)  # --batch images: the forward runs 2x.
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 

@@ -47,11 +47,28 @@ def _random_text(batch, length, dim, seed):
             tf.ones([batch, length], tf.bool))
 
 
-def bench_config(args):
-    config = TransformerConfig(
+def add_config_arguments(parser):
+    """The peers' model and batch flags (../shared/peers)."""
+    parser.add_argument("--tokens-side", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--codebook", type=int, default=1024)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--text-len", type=int, default=77)
+    parser.add_argument("--text-dim", type=int, default=768)
+
+
+def transformer_config(args):
+    """The transformer at the peers' flags (MLP width 4x hidden)."""
+    return TransformerConfig(
         codebook_size=args.codebook, image_tokens_per_side=args.tokens_side,
         hidden_dim=args.hidden, num_layers=args.depth, num_heads=args.heads,
         mlp_dim=4 * args.hidden, dropout=0.0, text_dim=args.text_dim)
+
+
+def bench_config(args):
+    config = transformer_config(args)
     transformer = MuseTransformer(config)
     sampler = SamplerConfig(num_steps=args.steps)
     cond = _random_text(args.batch, args.text_len, args.text_dim, 1)
@@ -93,16 +110,9 @@ def main():
     parser.add_argument("--model", default=None,
                         help="bundled model name or model dir; otherwise a "
                         "random-weight transformer at the flags below")
-    parser.add_argument("--tokens-side", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--codebook", type=int, default=1024)
+    add_config_arguments(parser)
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--cfg", choices=["on", "off"], default="on")
-    parser.add_argument("--text-len", type=int, default=77)
-    parser.add_argument("--text-dim", type=int, default=768)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--label", default="")
