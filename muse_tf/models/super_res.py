@@ -19,11 +19,16 @@ from muse_tf.configs import SuperResConfig
 from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
-from muse_tf.models.base import ExportedByMuseServing
+from muse_tf.models.base import (
+    DecodesFromMemory,
+    ExportedByMuseServing,
+    check_text_states,
+    check_token_ids,
+)
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MuseSuperRes(ExportedByMuseServing, keras.Model):
+class MuseSuperRes(DecodesFromMemory, ExportedByMuseServing, keras.Model):
     """Masked high-res token transformer conditioned on low-res tokens and
     text states."""
 
@@ -57,22 +62,15 @@ class MuseSuperRes(ExportedByMuseServing, keras.Model):
              tf.zeros([1, 1, c.text_dim]), tf.ones([1, 1], tf.bool),
              tf.zeros([1, c.low_res_sequence_length], tf.int32))
 
-    def call(self, token_ids, text_states, text_mask, low_res_tokens,
-             training=False):
-        """token_ids int32 [B, L] high-res ids with [MASK]s; text_states
-        [B, T, text_dim]; text_mask bool [B, T]; low_res_tokens int32
-        [B, l]. Returns float32 logits [B, L, V]."""
-        c = self.config
-        for name, ids, length in (
-                ("token_ids", token_ids, c.sequence_length),
-                ("low_res_tokens", low_res_tokens,
-                 c.low_res_sequence_length)):
-            if ids.shape.rank != 2 or ids.shape[1] != length:
-                raise ValueError(f"{name} must have shape [batch, {length}], "
-                                 f"got {ids.shape}")
-        if text_states.shape.rank != 3:
-            raise ValueError("text_states must have shape [batch, length, "
-                             f"dim], got {text_states.shape}")
+    def attention_memory(self, text_states, text_mask, low_res_tokens,
+                         training=False):
+        """text_states [B, T, text_dim], text_mask bool [B, T],
+        low_res_tokens int32 [B, l] -> the memory `logits_from_memory`
+        takes: the encoded low-res tokens followed by the projected text,
+        projected by every block's cross-attention."""
+        check_text_states(text_states)
+        check_token_ids("low_res_tokens", low_res_tokens,
+                        self.config.low_res_sequence_length)
         low_res = self.low_res_embedding(low_res_tokens, training=training)
         for block in self.encoder_blocks:
             low_res = block(low_res, training=training)
@@ -81,10 +79,16 @@ class MuseSuperRes(ExportedByMuseServing, keras.Model):
         memory_mask = tf.concat(
             [tf.ones(tf.shape(low_res)[:2], tf.bool),
              tf.cast(text_mask, tf.bool)], axis=1)
-        x = self.embedding(token_ids, training=training)
-        for block in self.blocks:
-            x = block(x, memory, memory_mask, training=training)
-        return tf.cast(self.head(self.final_norm(x)), tf.float32)
+        return self._project_memory(memory, memory_mask)
+
+    def call(self, token_ids, text_states, text_mask, low_res_tokens,
+             training=False):
+        """token_ids int32 [B, L] high-res ids with [MASK]s; text_states
+        [B, T, text_dim]; text_mask bool [B, T]; low_res_tokens int32
+        [B, l]. Returns float32 logits [B, L, V]."""
+        memory = self.attention_memory(text_states, text_mask, low_res_tokens,
+                                       training=training)
+        return self.logits_from_memory(token_ids, memory, training=training)
 
     def get_config(self):
         return {"config": self.config.to_dict(), "name": self.name}

@@ -17,11 +17,15 @@ from muse_tf.configs import TransformerConfig
 from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
-from muse_tf.models.base import ExportedByMuseServing
+from muse_tf.models.base import (
+    DecodesFromMemory,
+    ExportedByMuseServing,
+    check_text_states,
+)
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MuseTransformer(ExportedByMuseServing, keras.Model):
+class MuseTransformer(DecodesFromMemory, ExportedByMuseServing, keras.Model):
     """Masked image-token transformer conditioned on text states."""
 
     def __init__(self, config: TransformerConfig, **kwargs):
@@ -45,24 +49,20 @@ class MuseTransformer(ExportedByMuseServing, keras.Model):
         self(tf.zeros([1, c.sequence_length], tf.int32),
              tf.zeros([1, 1, c.text_dim]), tf.ones([1, 1], tf.bool))
 
+    def attention_memory(self, text_states, text_mask):
+        """text_states [B, T, text_dim], text_mask bool [B, T] -> the
+        memory `logits_from_memory` takes (the text, projected by every
+        block's cross-attention)."""
+        check_text_states(text_states)
+        text = self.text_norm(self.text_projection(text_states))
+        return self._project_memory(text, text_mask)
+
     def call(self, token_ids, text_states, text_mask, training=False):
         """token_ids int32 [B, L]; text_states [B, T, text_dim]; text_mask
         bool [B, T]. Returns float32 logits [B, L, V]."""
-        if token_ids.shape.rank != 2 or (
-                token_ids.shape[1] != self.config.sequence_length):
-            raise ValueError(
-                f"token_ids must have shape [batch, "
-                f"{self.config.sequence_length}], got {token_ids.shape}")
-        if text_states.shape.rank != 3:
-            raise ValueError("text_states must have shape [batch, length, "
-                             f"dim], got {text_states.shape}")
-        x = self.embedding(token_ids, training=training)
-        text = self.text_norm(self.text_projection(text_states))
-        text_mask = tf.cast(text_mask, tf.bool)
-        for block in self.blocks:
-            x = block(x, text, text_mask, training=training)
-        # float32 logits: the sampler's softmax and Gumbel ranking need them.
-        return tf.cast(self.head(self.final_norm(x)), tf.float32)
+        return self.logits_from_memory(
+            token_ids, self.attention_memory(text_states, text_mask),
+            training=training)
 
     def get_config(self):
         return {"config": self.config.to_dict(), "name": self.name}

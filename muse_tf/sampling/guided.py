@@ -1,10 +1,11 @@
 """Guided generation and editing loops over any masked transformer.
 
 Both run the conditional and unconditional inputs as one doubled batch
-(classifier-free guidance, Muse §3.4). The model is called as
-`model(tokens, states, mask, *extra_inputs)`: extra inputs condition both
-halves alike (the super-res model's low-res tokens), so one loop serves the
-base, super-res and class-conditional models.
+(classifier-free guidance, Muse §3.4). The model is a `DecodesFromMemory`
+transformer: `model.attention_memory(states, mask, *extra_inputs)` once per
+call, then `model.logits_from_memory(tokens, memory)` every step. Extra
+inputs condition both halves alike (the super-res model's low-res tokens),
+so one loop serves the base, super-res and class-conditional models.
 
 Dimensions: B batch, L image tokens, T condition tokens, V codebook.
 """
@@ -19,15 +20,19 @@ from muse_tf.sampling.sampler import decode, sample_categorical
 
 def _guided_logits_fn(model, text_states, text_mask, uncond_states,
                       uncond_mask, extra_inputs):
-    """f(tokens [B, L], scale) -> guided float32 logits [B, L, V]."""
-    both_states = tf.concat([text_states, uncond_states], 0)
-    both_mask = tf.concat([text_mask, uncond_mask], 0)
-    both_extra = [tf.concat([x, x], 0) for x in extra_inputs]
+    """f(tokens [B, L], scale) -> guided float32 logits [B, L, V].
+
+    The attention memory of both halves is computed here, once, outside
+    the decoding loop: it does not depend on the image tokens.
+    """
+    memory = model.attention_memory(
+        tf.concat([text_states, uncond_states], 0),
+        tf.concat([text_mask, uncond_mask], 0),
+        *[tf.concat([x, x], 0) for x in extra_inputs])
 
     def logits(tokens, scale):
-        cond, uncond = tf.split(model(tf.concat([tokens, tokens], 0),
-                                      both_states, both_mask, *both_extra),
-                                2, axis=0)
+        cond, uncond = tf.split(model.logits_from_memory(
+            tf.concat([tokens, tokens], 0), memory), 2, axis=0)
         return guided_logits(cond, uncond, scale)
 
     return logits
