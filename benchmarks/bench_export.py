@@ -1,25 +1,32 @@
 """Export and serving cost of a model's SavedModel, as one JSON line.
 
-Measures, for `--model` (default: the bundled emoji_64):
+Measures, for `--model` (default: the bundled default model):
   * export_s: `muse_tf.export.export` wall time (tracing and writing);
   * savedmodel_mb: the SavedModel directory's size on disk;
-  * in a fresh process, as a server would see it: load_s
-    (`tf.saved_model.load`), first_call_s (the first `serving_default`
-    call at batch 1, which compiles the XLA loop), warm_s_batch1 and
-    warm_s_batch4 (median of --repeats warm calls, prompt in -> PNG out,
-    the model's default steps and guidance), and peak_rss_mb of that
-    process.
+  * per batch size (1 and 4), in a fresh process as a newly started server
+    would see it: load_s (`tf.saved_model.load`), first_call_s (the first
+    `serving_default` call, which compiles the XLA loop), warm_s (median
+    of --repeats warm calls, prompt in -> PNG out, the model's default
+    steps and guidance) and peak_rss_mb of that process;
+  * python_warm_s: the same warm call through the Python pipeline in this
+    process (prompt in -> uint8 images -> PNG), which runs the same
+    compiled loop, so served/python should be about 1.
 
-  python benchmarks/bench_export.py --model emoji_64
+  python benchmarks/bench_export.py
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from muse_tf.presets import DEFAULT_MODEL
+
+PROMPT = "a ladybug emoji, Apple style"
 
 # Runs in a fresh process so that load and first-call times include what a
 # newly started server pays.
@@ -27,25 +34,28 @@ _SERVE = r"""
 import json, resource, statistics, sys, time
 import tensorflow as tf
 import tensorflow_text  # noqa: F401
-path, repeats = sys.argv[1], int(sys.argv[2])
+path, repeats, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+settings = json.loads(sys.argv[4])
 start = time.perf_counter()
 serve = tf.saved_model.load(path).signatures["serving_default"]
 result = {"load_s": time.perf_counter() - start}
+inputs = {  # A loaded signature needs every input.
+    "prompt": tf.constant([settings["prompt"]] * batch),
+    "negative_prompt": tf.constant([], tf.string),
+    "seed": tf.constant(0, tf.int64),
+    "guidance_scale": tf.constant(settings["guidance_scale"], tf.float32),
+    "num_steps": tf.constant(settings["num_steps"], tf.int32),
+    "super_res_guidance_scale": tf.constant(
+        settings["super_res_guidance_scale"], tf.float32),
+    "super_res_steps": tf.constant(settings["super_res_steps"], tf.int32)}
 
-def call(batch):
+def call():
     start = time.perf_counter()
-    serve(prompt=tf.constant(["a ladybug emoji, Apple style"] * batch),
-          negative_prompt=tf.constant([], tf.string),
-          seed=tf.constant(0, tf.int64),
-          guidance_scale=tf.constant(GUIDANCE),
-          num_steps=tf.constant(STEPS))["image_bytes"].numpy()
+    serve(**inputs)["image_bytes"].numpy()
     return time.perf_counter() - start
 
-result["first_call_s"] = call(1)
-for batch in (1, 4):
-    call(batch)
-    result[f"warm_s_batch{batch}"] = statistics.median(
-        call(batch) for _ in range(repeats))
+result["first_call_s"] = call()
+result["warm_s"] = statistics.median(call() for _ in range(repeats))
 result["peak_rss_mb"] = resource.getrusage(
     resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
@@ -60,16 +70,22 @@ def _dir_mb(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="emoji_64",
+    parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="bundled model name or model directory")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
+    import tensorflow as tf
+
+    from muse_tf.configs import SamplerConfig
     from muse_tf.export import export
     from muse_tf.pipeline import TextToImage
 
     pipe = TextToImage.from_pretrained(args.model)
     sampler = pipe.config.sampler
+    # A model without a super-res stage ignores these.
+    sr_sampler = (pipe.config.super_res.sampler if pipe.is_cascade
+                  else SamplerConfig(num_steps=1, guidance_scale=0.0))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "muse", "1")
         start = time.perf_counter()
@@ -79,12 +95,29 @@ def main(argv=None):
                   "savedmodel_mb": _dir_mb(path),
                   "num_steps": sampler.num_steps,
                   "guidance_scale": sampler.guidance_scale}
-        script = _SERVE.replace("GUIDANCE", repr(sampler.guidance_scale))
-        script = script.replace("STEPS", str(sampler.num_steps))
-        served = subprocess.run(
-            [sys.executable, "-c", script, path, str(args.repeats)],
-            capture_output=True, text=True, check=True)
-        result.update(json.loads(served.stdout.strip().splitlines()[-1]))
+        settings = json.dumps({
+            "prompt": PROMPT, "guidance_scale": sampler.guidance_scale,
+            "num_steps": sampler.num_steps,
+            "super_res_guidance_scale": sr_sampler.guidance_scale,
+            "super_res_steps": sr_sampler.num_steps})
+        for batch in (1, 4):
+            served = subprocess.run(
+                [sys.executable, "-c", _SERVE, path, str(args.repeats),
+                 str(batch), settings], stdout=subprocess.PIPE, text=True,
+                check=True)
+            for key, value in json.loads(
+                    served.stdout.strip().splitlines()[-1]).items():
+                result[f"{key}_batch{batch}"] = value
+
+            def python_call(batch=batch):
+                start = time.perf_counter()
+                for image in pipe([PROMPT] * batch):
+                    tf.io.encode_png(image).numpy()
+                return time.perf_counter() - start
+
+            python_call()
+            result[f"python_warm_s_batch{batch}"] = statistics.median(
+                python_call() for _ in range(args.repeats))
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v
                       for k, v in result.items()}))
 

@@ -9,10 +9,17 @@ Two kinds of run:
     with --steps 12 --batch 4 --cfg on and random 77x768 text states, as the
     peers get. MLP width is 4x hidden.
 
-What is timed is one XLA-compiled call of the whole decoding loop (all steps,
-CFG as one doubled batch), after --warmup untimed calls; the median of
---repeats is reported. Only ratios taken in one run on one machine mean
-anything (see ../shared/peers/README.md).
+What is timed is one call of the whole decoding loop (all steps, CFG as one
+doubled batch), XLA-compiled unless --no-xla, after --warmup untimed calls;
+the median of --repeats is reported. `--dtype-policy mixed_bfloat16` runs
+the transformer in bf16 (sampling stays float32). Only ratios taken in one
+run on one machine mean anything (see ../shared/peers/README.md).
+
+FLOPs per step (config runs) are counted by hand, multiply-add = 2: every
+Dense matmul of one forward of the doubled batch over the image tokens,
+both attention matmuls, the head. The text's key/value projections are not
+in it: the loop computes them once per call (`gflop_per_call_once`), not
+once per step as the peers do.
 
   python benchmarks/bench_generate.py --model emoji_64
   python benchmarks/bench_generate.py --tokens-side 16 --hidden 256 \
@@ -24,6 +31,7 @@ import json
 import statistics
 import time
 
+import keras
 import tensorflow as tf
 
 from muse_tf.configs import SamplerConfig, TransformerConfig
@@ -67,6 +75,27 @@ def transformer_config(args):
         mlp_dim=4 * args.hidden, dropout=0.0, text_dim=args.text_dim)
 
 
+def gflop_per_step(args, batch):
+    """Hand count of one decoding step's forward of `batch` sequences."""
+    h, length, text = args.hidden, args.tokens_side**2, args.text_len
+    per_layer = length * (4 * h * h          # self-attention Q, K, V, out
+                          + 2 * h * h        # cross-attention Q, out
+                          + 2 * h * 4 * h)   # MLP in, out
+    per_layer += 2 * length * length * h     # self-attention scores, sum
+    per_layer += 2 * length * text * h       # cross-attention scores, sum
+    total = args.depth * per_layer
+    total += length * (h * h + h * args.codebook)  # MLM head
+    return 2 * total * batch / 1e9
+
+
+def gflop_once(args, batch):
+    """Hand count of the attention memory, computed once per call: the
+    text projection and every layer's cross-attention K, V."""
+    h, text = args.hidden, args.text_len
+    total = text * args.text_dim * h + args.depth * text * 2 * h * h
+    return 2 * total * batch / 1e9
+
+
 def bench_config(args):
     config = transformer_config(args)
     transformer = MuseTransformer(config)
@@ -77,16 +106,22 @@ def bench_config(args):
     steps = tf.constant(args.steps)
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
-    run = tf.function(generate_tokens, jit_compile=True)
+    run = tf.function(generate_tokens, jit_compile=args.xla)
     call = lambda: run(transformer, sampler, start, *cond, *uncond,
                        seed_pair(tf.constant(0, tf.int64)), scale,
                        steps).numpy()
     times = _time(call, args.warmup, args.repeats)
+    batch = args.batch * (2 if args.cfg == "on" else 1)
+    per_step = gflop_per_step(args, batch)
     return {"transformer_params": transformer.count_params(),
             "config": (f"h{args.hidden} d{args.depth} H{args.heads} "
                        f"K{args.codebook} {args.tokens_side}x"
                        f"{args.tokens_side} steps{args.steps} b{args.batch} "
                        f"cfg {args.cfg}"),
+            "gflop_per_step": round(per_step, 3),
+            "gflop_per_call_once": round(gflop_once(args, batch), 3),
+            "achieved_gflops_generation": round(
+                per_step * args.steps / statistics.median(times), 1),
             "times": times}
 
 
@@ -115,14 +150,21 @@ def main():
     parser.add_argument("--cfg", choices=["on", "off"], default="on")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--dtype-policy", default="float32",
+                        choices=["float32", "mixed_bfloat16"])
+    parser.add_argument("--no-xla", dest="xla", action="store_false",
+                        help="run the loop as a plain graph (TensorFlow's "
+                        "oneDNN kernels) instead of XLA-compiled")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
+    keras.mixed_precision.set_global_policy(args.dtype_policy)
 
     result = bench_model(args) if args.model else bench_config(args)
     times = result.pop("times")
     median = statistics.median(times)
     print(json.dumps({
         "peer": "muse_tf", "label": args.label, **result,
+        "dtype_policy": args.dtype_policy, "xla": args.xla,
         "seconds_per_batch_median": round(median, 4),
         "seconds_per_batch_min": round(min(times), 4),
         "images_per_second": round(args.batch / median, 3),

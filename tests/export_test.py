@@ -212,3 +212,41 @@ def test_pipeline_with_a_hub_text_encoder_exports_and_loads(
     pngs = [tf.io.encode_png(image).numpy() for image in images]
     assert muse_tf.load(path).png_bytes(["a red ladybug"], seed=3,
                                         num_steps=2) == pngs
+
+
+def _xla_functions_called(path, signature):
+    """Names of the XLA-compiled functions that `signature` of the
+    SavedModel at `path` calls, directly or through other functions."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    model = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        model.ParseFromString(f.read())
+    meta = model.meta_graphs[0]
+    library = {f.signature.name: f for f in meta.graph_def.library.function}
+    nodes = {node.name: node for node in meta.graph_def.node}
+    output = next(iter(meta.signature_def[signature].outputs.values()))
+
+    def must_compile(attrs):
+        return "_XlaMustCompile" in attrs and attrs["_XlaMustCompile"].b
+
+    compiled, seen = set(), set()
+    pending = [nodes[output.name.split(":")[0]]]
+    while pending:
+        node = pending.pop()
+        callees = [attr.func.name for attr in node.attr.values()
+                   if attr.func.name and attr.func.name not in seen]
+        for callee in callees:
+            seen.add(callee)
+            if must_compile(node.attr) or must_compile(library[callee].attr):
+                compiled.add(callee)
+            pending.extend(library[callee].node_def)
+    return compiled
+
+
+@pytest.mark.parametrize("signature", ["serving_default", "generate_tokens"])
+def test_served_tokens_come_from_the_pipelines_xla_compiled_loop(
+        exported_tiny, signature):
+    """TF Serving runs the decoding loop the Python pipeline runs, compiled
+    by XLA as there (so at its speed): not an uncompiled copy."""
+    compiled = _xla_functions_called(exported_tiny, signature)
+    assert any("cascade_tokens" in name for name in compiled), compiled

@@ -1,0 +1,165 @@
+"""One run: matmul peaks, both PyTorch peers and ours; prints the ratios.
+
+Only ratios measured in one run on one machine mean anything (the CPU
+differs between machines), so this script measures everything it compares,
+one benchmark after another, each in a fresh process:
+
+  1. torch's fp32 matmul peak (../shared/peers/bench_matmul.py), and
+     TensorFlow's fp32 and bf16 peaks with one decoding step's forward
+     (bench_forward.py), per config;
+  2. at SMALL and MEDIUM (16x16 tokens, 12 steps, batch 4, CFG, text
+     77x768): diffusers aMUSEd; muse-maskgit-pytorch at its default and at
+     its faster `--flash off`; ours in fp32 (XLA loop) and in bf16 (Keras
+     mixed_bfloat16, graph loop on oneDNN: XLA's CPU codegen gains nothing
+     from bf16);
+  3. VQ decode GFLOP/s: the peers' decoders with their SMALL runs, ours at
+     MaskGIT's VQGAN config (bench_decode.py).
+
+Every JSON line goes under --output-dir; the markdown table goes to stdout.
+
+  bash ../shared/peers/setup_venv.sh ~/.cache/muse_peers_venv   # once
+  python benchmarks/against_peers.py
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS = {
+    "SMALL": ["--hidden", "256", "--depth", "4", "--heads", "4",
+              "--codebook", "1024"],
+    "MEDIUM": ["--hidden", "512", "--depth", "8", "--heads", "8",
+               "--codebook", "8192"],
+}
+SHARED = ["--tokens-side", "16", "--batch", "4"]
+LOOP = ["--steps", "12", "--cfg", "on"]
+
+
+def run(name, command, output_dir, cwd=HERE):
+    """Runs one benchmark; returns (and saves) its last JSON line."""
+    print(f"== {name}", file=sys.stderr, flush=True)
+    result = subprocess.run(command, cwd=cwd, check=True, text=True,
+                            capture_output=True)
+    line = result.stdout.strip().splitlines()[-1]
+    with open(os.path.join(output_dir, f"{name}.json"), "w") as f:
+        f.write(line + "\n")
+    return json.loads(line)
+
+
+def measure(args):
+    ours, peers = [sys.executable], [args.peer_python]
+    repeats = ["--repeats", str(args.repeats)]
+    results = {"torch_matmul": run(
+        "torch_matmul", peers + ["bench_matmul.py", "--threads", "2"],
+        args.output_dir, cwd=args.peers_dir)}
+    for config, flags in CONFIGS.items():
+        model = SHARED + flags
+        decode = ["--decode-repeats", "2" if config == "SMALL" else "0"]
+        runs = {
+            "amused": (peers + ["bench_amused.py"] + decode, args.peers_dir),
+            "lucidrains": (peers + ["bench_muse_maskgit_pytorch.py"] + decode,
+                           args.peers_dir),
+            "lucidrains_flash_off": (
+                peers + ["bench_muse_maskgit_pytorch.py", "--flash", "off",
+                         "--decode-repeats", "0"], args.peers_dir),
+            "ours_fp32": (ours + ["bench_generate.py"], HERE),
+            "ours_bf16": (ours + ["bench_generate.py", "--dtype-policy",
+                                  "mixed_bfloat16", "--no-xla"], HERE),
+        }
+        for name, (command, cwd) in runs.items():
+            results[f"{config.lower()}_{name}"] = run(
+                f"{config.lower()}_{name}",
+                command + model + LOOP + repeats + ["--label", config],
+                args.output_dir, cwd=cwd)
+        results[f"{config.lower()}_forward"] = run(
+            f"{config.lower()}_forward", ours + ["bench_forward.py"] + model,
+            args.output_dir)
+    results["ours_decode"] = run("ours_decode", ours + ["bench_decode.py"],
+                                 args.output_dir)
+    return results
+
+
+HEADER = ("| config | aMUSEd | muse-maskgit-pytorch (flash off) | ours fp32 "
+          "(XLA) | ours bf16 (graph) | ours fp32 / faster peer | ours best /"
+          " faster peer at its best | GFLOP/step aMUSEd / lucidrains / ours "
+          "| our loop GFLOP/s / TF fp32 peak |")
+
+
+def saved_results(output_dir):
+    """The results `measure` saved in output_dir, by benchmark name."""
+    results = {}
+    for name in os.listdir(output_dir):
+        if name.endswith(".json"):
+            with open(os.path.join(output_dir, name)) as f:
+                results[name[:-len(".json")]] = json.load(f)
+    return results
+
+
+def table(r):
+    """The markdown report of `measure`'s results."""
+    peaks = {dtype: max(r["small_forward"][f"matmul_gflops_{dtype}_{mode}"]
+                        for mode in ("xla", "graph"))
+             for dtype in ("fp32", "bf16")}
+    lines = [(f"torch fp32 matmul peak "
+              f"{r['torch_matmul']['runs'][0]['gflops_median']} GFLOP/s; "
+              f"TensorFlow (best of XLA and graph) fp32 {peaks['fp32']}, "
+              f"bf16 {peaks['bf16']} GFLOP/s (2048x2048, 2 threads)."), "",
+             HEADER, "|---" * 9 + "|"]
+    for config in CONFIGS:
+        key = config.lower()
+        seconds = {name: r[f"{key}_{name}"]["seconds_per_batch_median"]
+                   for name in ("amused", "lucidrains",
+                                "lucidrains_flash_off", "ours_fp32",
+                                "ours_bf16")}
+        faster_peer = min(seconds["amused"], seconds["lucidrains"])
+        best_peer = min(faster_peer, seconds["lucidrains_flash_off"])
+        best_ours = min(seconds["ours_fp32"], seconds["ours_bf16"])
+        flops = " / ".join(
+            f"{r[f'{key}_{name}']['gflop_per_step']:.1f}"
+            for name in ("amused", "lucidrains", "ours_fp32"))
+        efficiency = (r[f"{key}_ours_fp32"]["achieved_gflops_generation"]
+                      / peaks["fp32"])
+        lines.append(
+            f"| {config} | {seconds['amused']:.2f} s | "
+            f"{seconds['lucidrains']:.2f} s "
+            f"({seconds['lucidrains_flash_off']:.2f} s) | "
+            f"{seconds['ours_fp32']:.2f} s | {seconds['ours_bf16']:.2f} s | "
+            f"**{seconds['ours_fp32'] / faster_peer:.2f}** | "
+            f"**{best_ours / best_peer:.2f}** | {flops} | {efficiency:.2f} |")
+    decode = {name: r[f"small_{name}"]["decode_vq_achieved_gflops"]
+              for name in ("amused", "lucidrains")}
+    ours = r["ours_decode"]["decode_vq_achieved_gflops"]
+    lines += ["", ("| VQ decode, batch 4 | aMUSEd | muse-maskgit-pytorch | "
+                   "ours (MaskGIT VQGAN) | ours / better peer |"),
+              "|---" * 5 + "|",
+              (f"| GFLOP/s | {decode['amused']} | {decode['lucidrains']} | "
+               f"{ours} | **{ours / max(decode.values()):.2f}** |")]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer-python", default=os.path.expanduser(
+        "~/.cache/muse_peers_venv/bin/python"),
+        help="python of the peers' venv (../shared/peers/setup_venv.sh)")
+    parser.add_argument("--peers-dir", default=os.path.join(
+        HERE, "..", "..", "shared", "peers"))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output-dir", default="benchmark_results")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the table of the JSON lines already in "
+                        "--output-dir instead of measuring")
+    args = parser.parse_args()
+    os.makedirs(args.output_dir, exist_ok=True)
+    args.output_dir = os.path.abspath(args.output_dir)
+    if args.report_only:
+        print(table(saved_results(args.output_dir)))
+    else:
+        print(table(measure(args)))
+
+
+if __name__ == "__main__":
+    main()
