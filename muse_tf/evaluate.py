@@ -88,3 +88,68 @@ def nearest_neighbour_labels(query, bank, bank_labels, num_classes, k=5,
         labels += [np.bincount(votes, minlength=num_classes).argmax()
                    for votes in bank_labels[nearest]]
     return np.array(labels, np.int64)
+
+
+def _generate_per_class(pipe, num_classes, per_class, seed, guidance_scale,
+                        num_steps, batch_size, progress):
+    """uint8 images of every class, `per_class` each, class-major, and the
+    class asked for each."""
+    asked = np.repeat(np.arange(num_classes), per_class)
+    images = []
+    for start in range(0, len(asked), batch_size):
+        ids = asked[start:start + batch_size].tolist()
+        images.append(pipe(ids, seed=seed + start, num_steps=num_steps,
+                           guidance_scale=guidance_scale))
+        progress.update(len(ids))
+    return np.concatenate(images), asked
+
+
+def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
+                       seed=0, guidance_scale=None, num_steps=None,
+                       batch_size=50, fid_features=None):
+    """FID and class fidelity of a class-conditional pipeline.
+
+    Generates `per_class` images of every class. Class fidelity: the share
+    the judge (`models.classifier.ImageClassifier`, trained on real images)
+    labels with the class asked for, beside its accuracy on the held-out
+    real images. FID: generated against as many held-out real images, and
+    the data's own noise floor, the FID between those and as many other
+    held-out real images (so the held-out set needs two per generated one).
+
+    Returns (report dict, generated images, classes asked for).
+    """
+    import tqdm
+
+    num_classes = pipe.config.num_classes
+    count = num_classes * per_class
+    if len(real_images) < 2 * count:
+        raise ValueError(f"{count} generated images need {2 * count} "
+                         f"held-out real ones for FID, got "
+                         f"{len(real_images)}")
+    fid_features = fid_features or FIDFeatures()
+    with tqdm.tqdm(total=count, desc="generate", unit="image") as progress:
+        images, asked = _generate_per_class(
+            pipe, num_classes, per_class, seed, guidance_scale, num_steps,
+            batch_size, progress)
+    found = judge.predict_labels(images)
+    real_found = judge.predict_labels(real_images)
+    # A fixed shuffle, so both real halves hold every class alike.
+    order = np.random.default_rng(seed).permutation(len(real_images))
+    first, second = order[:count], order[count:2 * count]
+    with tqdm.tqdm(total=3 * count, desc="FID features",
+                   unit="image") as progress:
+        generated = fid_features(images, progress)
+        real_a = fid_features(real_images[first], progress)
+        real_b = fid_features(real_images[second], progress)
+    report = {
+        "images": count,
+        "fid": frechet_distance(generated, real_a),
+        "fid_real_halves": frechet_distance(real_a, real_b),
+        "class_fidelity": float(np.mean(found == asked)),
+        "judge_real_accuracy": float(np.mean(real_found == real_labels)),
+        "class_fidelity_by_class": {
+            str(c): float(np.mean(found[asked == c] == c))
+            for c in range(num_classes)},
+    }
+    report["fid_over_floor"] = report["fid"] / report["fid_real_halves"]
+    return report, images, asked

@@ -30,3 +30,38 @@ def test_grey_pixels_flattens_to_unit_range():
     grey = grey_pixels(images)
     assert grey.shape == (2, 16) and grey.dtype == np.float32
     assert grey[0].max() == 0 and grey[1].min() == 1
+
+
+def _always_first_class(num_classes, image_size):
+    """A judge that labels every image class 0."""
+    from muse_tf.models.classifier import ImageClassifier
+    judge = ImageClassifier(num_classes, image_size)
+    kernel, bias = judge.head.get_weights()
+    judge.head.set_weights([np.zeros_like(kernel),
+                            np.eye(num_classes)[0].astype(bias.dtype)])
+    return judge
+
+
+def test_class_model_report_on_real_fashion_mnist():
+    from muse_tf.class_pipeline import ClassToImage
+    from muse_tf.configs import get_preset
+    from muse_tf.data import fashion_mnist
+    from muse_tf.evaluate import class_model_report
+
+    pipe = ClassToImage(get_preset("tiny_class"))  # Random weights.
+    classes = pipe.config.num_classes
+    real, labels = fashion_mnist.load("test")
+    real, labels = real[:4 * classes], labels[:4 * classes]
+    judge = _always_first_class(classes, pipe.image_size)
+    report, images, asked = class_model_report(
+        pipe, judge, real, labels, per_class=2, num_steps=2)
+    assert images.shape == (2 * classes, *real.shape[1:])
+    np.testing.assert_array_equal(asked, np.repeat(np.arange(classes), 2))
+    assert report["class_fidelity"] == pytest.approx(1 / classes)
+    assert report["judge_real_accuracy"] == pytest.approx(np.mean(labels == 0))
+    # Random-weight images are further from real ones than real ones are
+    # from each other.
+    assert report["fid"] > report["fid_real_halves"] > 0
+    with pytest.raises(ValueError, match="held-out real"):
+        class_model_report(pipe, judge, real[:3 * classes],
+                           labels[:3 * classes], per_class=2)
