@@ -2,12 +2,14 @@
 
 FID (Heusel et al. 2017, as MaskGIT and Muse report it): the Fréchet
 distance between Gaussians fitted to the FID Inception's pool_3 features of
-two image sets (`muse_tf.models.inception`). And the nearest-neighbour
-judge of the class-conditional model: label a generated image by the
-majority class of its nearest real images. It needs no trained classifier,
-so it cannot be fooled by one; it is coarse (pixel distance), so its
-accuracy on real test images is the ceiling to read a model's score
-against.
+two image sets (`muse_tf.models.inception`). Class fidelity: the share of
+generated images that a classifier trained on real images
+(`muse_tf.models.classifier`) labels with the class asked for
+(`class_model_report` gives both for a class-conditional model). And the
+nearest-neighbour judge: label a generated image by the majority class of
+its nearest real images. It needs no trained classifier, so it cannot be
+fooled by one; it is coarse (pixel distance), so its accuracy on real test
+images is the ceiling to read a model's score against.
 """
 
 import numpy as np
