@@ -96,9 +96,3 @@ def exported_tiny(tiny_pipeline, tmp_path_factory):
     return MuseServingModule(tiny_pipeline, max_batch=4, max_steps=8).save(
         path)
 
-
-def pytest_collection_modifyitems(items):
-    """The tests marked slow first (in their order), so that the two
-    pytest-xdist workers start on the long ones and share the short ones
-    at the end, instead of one worker finishing a long test alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
