@@ -18,10 +18,9 @@ convolutions and matmuls.
 
 import argparse
 import json
-import statistics
 
 import tensorflow as tf
-from bench_generate import _time
+from bench_forward import time_call
 
 from muse_tf.configs import VQGANConfig
 from muse_tf.models.vqgan import VQGAN
@@ -60,8 +59,7 @@ def main():
                                       vqgan.config.codebook_size, tf.int32)
     gflop = decode_gflop(vqgan.decode, ids)
     compiled = tf.function(vqgan.decode, jit_compile=True)
-    seconds = statistics.median(
-        _time(lambda: compiled(ids).numpy(), 1, args.repeats))
+    seconds = time_call(lambda: compiled(ids).numpy(), args.repeats)
     print(json.dumps({
         "peer": "muse_tf", "label": args.label, "decoder": name,
         "tokens": f"{args.batch}x{side}x{side}",

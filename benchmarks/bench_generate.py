@@ -96,20 +96,30 @@ def gflop_once(args, batch):
     return 2 * total * batch / 1e9
 
 
-def bench_config(args):
+def random_loop(args, guidance_scale=3.0, jit_compile=True):
+    """A random-weight transformer at the peers' flags and a call of its
+    whole decoding loop on random text states, as the peers get them:
+    (transformer, call)."""
     config = transformer_config(args)
     transformer = MuseTransformer(config)
     sampler = SamplerConfig(num_steps=args.steps)
-    cond = _random_text(args.batch, args.text_len, args.text_dim, 1)
-    uncond = _random_text(args.batch, args.text_len, args.text_dim, 2)
-    scale = tf.constant(3.0 if args.cfg == "on" else 0.0)
-    steps = tf.constant(args.steps)
+    text = (_random_text(args.batch, args.text_len, args.text_dim, 1)
+            + _random_text(args.batch, args.text_len, args.text_dim, 2))
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
-    run = tf.function(generate_tokens, jit_compile=args.xla)
-    call = lambda: run(transformer, sampler, start, *cond, *uncond,
-                       seed_pair(tf.constant(0, tf.int64)), scale,
-                       steps).numpy()
+    run = tf.function(generate_tokens, jit_compile=jit_compile)
+
+    def call():
+        run(transformer, sampler, start, *text,
+            seed_pair(tf.constant(0, tf.int64)), tf.constant(guidance_scale),
+            tf.constant(args.steps)).numpy()
+
+    return transformer, call
+
+
+def bench_config(args):
+    transformer, call = random_loop(
+        args, 3.0 if args.cfg == "on" else 0.0, args.xla)
     times = _time(call, args.warmup, args.repeats)
     # The loop always runs the doubled batch (--cfg off is guidance 0).
     batch = 2 * args.batch

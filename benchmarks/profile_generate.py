@@ -30,12 +30,8 @@ import json
 import re
 
 import tensorflow as tf
-from bench_generate import _random_text, add_config_arguments, transformer_config
+from bench_generate import add_config_arguments, random_loop
 from xprof.convert import raw_to_tool_data
-
-from muse_tf.configs import SamplerConfig
-from muse_tf.models.transformer import MuseTransformer
-from muse_tf.pipeline import generate_tokens, seed_pair
 
 # Trace events that enclose others (the call, the executable, thread-pool
 # regions) rather than being one op's own work.
@@ -68,20 +64,7 @@ def main():
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
 
-    config = transformer_config(args)
-    transformer = MuseTransformer(config)
-    sampler = SamplerConfig(num_steps=args.steps)
-    text = (_random_text(args.batch, args.text_len, args.text_dim, 1)
-            + _random_text(args.batch, args.text_len, args.text_dim, 2))
-    start = tf.fill([args.batch, config.sequence_length],
-                    config.mask_token_id)
-    run = tf.function(generate_tokens, jit_compile=True)
-
-    def call():
-        run(transformer, sampler, start, *text,
-            seed_pair(tf.constant(0, tf.int64)), tf.constant(3.0),
-            tf.constant(args.steps)).numpy()
-
+    _, call = random_loop(args)
     call()  # Compiles outside the trace.
     tf.profiler.experimental.start(args.logdir)
     call()
