@@ -38,6 +38,8 @@ setuptools.setup(
     extras_require={"test": ["pytest", "pytest-xdist==3.8.0"],
                     # Reads TensorFlow profiler traces (benchmarks/
                     # profile_generate.py; TensorBoard's profile plugin).
-                    "bench": ["xprof==2.24.2"]},
+                    "bench": ["xprof==2.24.2"],
+                    # Plots the quality report (docs/quality_report.py).
+                    "docs": ["matplotlib==3.11.2"]},
     entry_points={"console_scripts": ["muse-tf=muse_tf.cli:main"]},
 )

@@ -10,6 +10,7 @@ A model directory holds `config.json` (a `ClassModelConfig`),
 `class_transformer.weights.h5` and `vqgan.weights.h5`.
 """
 
+import dataclasses
 import json
 import os
 
@@ -68,6 +69,13 @@ class ClassToImage(tf.Module):
         pipe.vqgan.load_weights(os.path.join(model_dir,
                                              WEIGHT_FILES["vqgan"]))
         return pipe
+
+    def with_sampler(self, **changes):
+        """The same model (weights shared) decoding with other sampler
+        settings, e.g. `schedule="linear"` (MaskGIT's schedule ablation)."""
+        config = dataclasses.replace(self.config, sampler=dataclasses.replace(
+            self.config.sampler, **changes))
+        return type(self)(config, self.model, self.vqgan)
 
     def save(self, model_dir):
         os.makedirs(model_dir, exist_ok=True)

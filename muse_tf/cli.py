@@ -1,11 +1,12 @@
-"""`muse-tf`: generate and edit images, export, query a model server,
-average checkpoints and prepare data from the command line."""
+"""`muse-tf`: generate and edit images, evaluate, export, query a model
+server, average checkpoints and prepare data from the command line."""
 
 import argparse
 import os
 import re
 import sys
 
+from muse_tf.configs import GUIDANCE_SCHEDULES, SCHEDULES
 from muse_tf.presets import (
     BUNDLED_CLASS_MODELS,
     BUNDLED_MODELS,
@@ -145,7 +146,7 @@ def _prepare_data(args):
     from muse_tf.data import emoji_captions
 
     data_dir = os.path.expanduser(args.data_dir)
-    manual_dir = os.path.join(data_dir, "downloads", "manual")
+    manual_dir = emoji_captions.manual_directory(data_dir)
     emoji_captions.fetch_npm_sources(manual_dir)
     builder = tfds.builder(f"emoji_captions/{args.config}", data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
@@ -240,12 +241,42 @@ def _negative_prompts(args):
     return [args.negative_prompt] * len(args.prompts)
 
 
+def _evaluate(args):
+    import json
+
+    import tensorflow as tf
+
+    from muse_tf import quality
+
+    judge, real = quality.judge_and_real(args.model, args.judge, args.real)
+    pipe = quality.load_pipeline(args.model)
+    changes = {k: v for k, v in (("schedule", args.schedule),
+                                 ("guidance_schedule", args.guidance_schedule))
+               if v is not None}
+    if changes:
+        pipe = pipe.with_sampler(**changes)
+    report, grid = quality.evaluate(
+        pipe, judge, real, seed=args.seed, per_class=args.per_class,
+        num_classes=args.num_classes, batch_size=args.batch_size,
+        data_dir=args.data_dir, num_steps=args.num_steps,
+        guidance_scale=args.guidance_scale)
+    report = {"model": args.model, **report}
+    with open(args.output, "w") as f:
+        json.dump(report, f, indent=1)
+    print(json.dumps({k: v for k, v in report.items()
+                      if k not in ("class_fidelity_by_class", "sampler")}))
+    print(f"wrote {args.output}")
+    if args.grid:
+        tf.io.write_file(args.grid, tf.io.encode_png(grid))
+        print(f"wrote {args.grid}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="muse-tf", description="Muse/MaskGIT text-to-image in "
         "TensorFlow: generate and edit images (from prompts, or from classes), "
-        "export a SavedModel, query a model server, average checkpoints, "
-        "prepare training data.")
+        "evaluate a model, export a SavedModel, query a "
+        "model server, average checkpoints, prepare training data.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -313,6 +344,58 @@ def build_parser():
     _add_sampling_arguments(cls, "the model's config")
     _add_scale_argument(cls)
     cls.set_defaults(run=_generate_class)
+
+    evl = sub.add_parser(
+        "eval", help="FID and prompt/class fidelity of a model",
+        description="Generate images and report, as JSON, what the papers "
+        "report: FID (TF-FID InceptionV3 features) of generated against "
+        "held-out real images, beside the FID between two disjoint real "
+        "halves (the data's noise floor); and fidelity, the share of "
+        "generated images that a classifier trained on real images (the "
+        "judge) labels with what was asked for, beside the judge's accuracy "
+        "on the held-out real images. A text model is asked for every emoji "
+        "the judge knows, with training-style prompts, with paraphrases it "
+        "never saw, and by synonyms (Unicode names); a class-conditional "
+        "model for --per-class images of each class.")
+    evl.add_argument("--model", default=DEFAULT_MODEL,
+                     help="bundled model name (text or class-conditional) or "
+                     f"model directory (default {DEFAULT_MODEL})")
+    evl.add_argument("--judge", default=None,
+                     help="classifier directory (training/"
+                     "train_classifier.py; default: the bundled model's)")
+    evl.add_argument("--real", default=None,
+                     help="held-out real images: fashion_mnist:SPLIT or "
+                     "emoji_captions/CONFIG:SPLIT (default: the bundled "
+                     "model's)")
+    evl.add_argument("--data-dir", default=None,
+                     help="TFDS data directory of the emoji data (default: "
+                     "~/tensorflow_datasets, as muse-tf prepare-data)")
+    evl.add_argument("--per-class", type=int, default=100,
+                     help="class models: images generated per class "
+                     "(default 100)")
+    evl.add_argument("--num-classes", type=int, default=None,
+                     help="text models: ask for this many evenly spaced "
+                     "emoji, not all the judge knows (a quicker estimate)")
+    evl.add_argument("--batch-size", type=int, default=32)
+    evl.add_argument("--seed", type=int, default=0)
+    evl.add_argument("--num-steps", type=int, default=None,
+                     help="(base) decoding steps (default: the model's "
+                     "config)")
+    evl.add_argument("--guidance-scale", type=float, default=None,
+                     help="(base) guidance scale (default: the model's "
+                     "config)")
+    evl.add_argument("--schedule", default=None, choices=SCHEDULES,
+                     help="(base) mask schedule (default: the model's "
+                     "config)")
+    evl.add_argument("--guidance-schedule", default=None,
+                     choices=GUIDANCE_SCHEDULES,
+                     help="(base) guidance schedule (default: the model's "
+                     "config)")
+    evl.add_argument("--output", default="report.json",
+                     help="JSON report path (default: report.json)")
+    evl.add_argument("--grid", default=None,
+                     help="also write a PNG grid of generated images")
+    evl.set_defaults(run=_evaluate)
 
     exp = sub.add_parser(
         "export", help="export a model as a SavedModel for TF Serving",

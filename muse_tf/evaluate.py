@@ -4,12 +4,10 @@ FID (Heusel et al. 2017, as MaskGIT and Muse report it): the Fréchet
 distance between Gaussians fitted to the FID Inception's pool_3 features of
 two image sets (`muse_tf.models.inception`). Class fidelity: the share of
 generated images that a classifier trained on real images
-(`muse_tf.models.classifier`) labels with the class asked for
-(`class_model_report` gives both for a class-conditional model). And the
-nearest-neighbour judge: label a generated image by the majority class of
-its nearest real images. It needs no trained classifier, so it cannot be
-fooled by one; it is coarse (pixel distance), so its accuracy on real test
-images is the ceiling to read a model's score against.
+(`muse_tf.models.classifier`) labels with the class asked for: the emoji
+a prompt names, for a text-to-image model (`text_model_report`), or the
+class id (`class_model_report`); read beside the judge's accuracy on real
+held-out images.
 """
 
 import numpy as np
@@ -39,7 +37,11 @@ class FIDFeatures:
         out = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start:start + self.batch_size]
-            out.append(self._features(tf.constant(batch)).numpy())
+            # Padded to one batch shape: XLA compiles the Inception once.
+            padded = np.pad(batch, [(0, self.batch_size - len(batch))]
+                            + [(0, 0)] * 3)
+            out.append(self._features(tf.constant(padded)).numpy()[
+                :len(batch)])
             if progress is not None:
                 progress.update(len(batch))
         return np.concatenate(out).astype(np.float64)
@@ -47,111 +49,177 @@ class FIDFeatures:
 
 def frechet_distance(features_a, features_b):
     """FID between two feature sets [N, D] (N >= 2 each): |mu_a - mu_b|^2
-    + Tr(S_a + S_b - 2 (S_a S_b)^1/2), the trace of the square root taken
-    as the sum of the square roots of the eigenvalues of
-    S_a^1/2 S_b S_a^1/2 (symmetric, so numerically stable, unlike a
-    general matrix square root)."""
+    + Tr(S_a + S_b - 2 (S_a S_b)^1/2).
+
+    With X the centred features, the nonzero eigenvalues of S_a S_b are
+    those of M M^T, M = X_a X_b^T / sqrt((N_a - 1)(N_b - 1)), so the trace
+    of the root is the sum of M's singular values: an N_a x N_b problem,
+    far smaller than the D x D one (D = 2048) for the thousands of images
+    of a report. For more images than dimensions, it is the sum of the
+    roots of the eigenvalues of S_a^1/2 S_b S_a^1/2 (symmetric, so stable,
+    unlike a general matrix square root).
+    """
     for name, features in (("features_a", features_a),
                            ("features_b", features_b)):
         if np.ndim(features) != 2 or len(features) < 2:
             raise ValueError(f"{name} must be [N >= 2, D], got shape "
                              f"{np.shape(features)}")
-    mean_a, mean_b = np.mean(features_a, 0), np.mean(features_b, 0)
-    cov_a = np.atleast_2d(np.cov(features_a, rowvar=False))
-    cov_b = np.atleast_2d(np.cov(features_b, rowvar=False))
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sum(np.sqrt(np.clip(cross, 0, None)))
-    return float(np.sum((mean_a - mean_b)**2) + np.trace(cov_a)
-                 + np.trace(cov_b) - 2 * trace_root)
+    features_a = np.asarray(features_a, np.float64)
+    features_b = np.asarray(features_b, np.float64)
+    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
+    centred_a, centred_b = features_a - mean_a, features_b - mean_b
+    scale_a, scale_b = len(features_a) - 1, len(features_b) - 1
+    trace_a = np.sum(centred_a**2) / scale_a
+    trace_b = np.sum(centred_b**2) / scale_b
+    if max(len(features_a), len(features_b)) <= features_a.shape[1]:
+        cross = centred_a @ centred_b.T / np.sqrt(scale_a * scale_b)
+        trace_root = np.sum(np.linalg.svd(cross, compute_uv=False))
+    else:
+        values, vectors = np.linalg.eigh(centred_a.T @ centred_a / scale_a)
+        root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+        product = root_a @ (centred_b.T @ centred_b / scale_b) @ root_a
+        trace_root = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(product), 0,
+                                            None)))
+    return float(np.sum((mean_a - mean_b)**2) + trace_a + trace_b
+                 - 2 * trace_root)
 
 
-def grey_pixels(images):
-    """uint8 [N, H, W, 3] -> float32 [N, H*W] grey values in [0, 1]."""
-    images = np.asarray(images)
-    return (images.mean(axis=-1).reshape(len(images), -1) / 255).astype(
-        np.float32)
-
-
-def nearest_neighbour_labels(query, bank, bank_labels, num_classes, k=5,
-                             chunk=500):
-    """The majority label among each query row's `k` nearest bank rows
-    (Euclidean); ties go to the smaller label."""
-    if len(bank) < k:
-        raise ValueError(f"the bank has {len(bank)} rows, fewer than k={k}")
-    bank_labels = np.asarray(bank_labels, np.int64)
-    bank_norms = np.sum(bank**2, axis=1)
-    labels = []
-    for start in range(0, len(query), chunk):
-        rows = query[start:start + chunk]
-        distances = bank_norms[None] - 2 * rows @ bank.T
-        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-        labels += [np.bincount(votes, minlength=num_classes).argmax()
-                   for votes in bank_labels[nearest]]
-    return np.array(labels, np.int64)
-
-
-def _generate_per_class(pipe, num_classes, per_class, seed, guidance_scale,
-                        num_steps, batch_size, progress):
-    """uint8 images of every class, `per_class` each, class-major, and the
-    class asked for each."""
-    asked = np.repeat(np.arange(num_classes), per_class)
+def generate_images(pipe, conditions, seed=0, batch_size=32, progress=None,
+                    **decode):
+    """uint8 images, one per condition (a prompt for a text pipeline, a
+    class id for a class-conditional one), in batches whose seeds follow
+    from `seed`; `decode`: the pipeline's decoding arguments (num_steps,
+    guidance_scale). A short last batch is padded with repeats of its last
+    condition (dropped after), so the loop compiles for one batch shape."""
     images = []
-    for start in range(0, len(asked), batch_size):
-        ids = asked[start:start + batch_size].tolist()
-        images.append(pipe(ids, seed=seed + start, num_steps=num_steps,
-                           guidance_scale=guidance_scale))
-        progress.update(len(ids))
-    return np.concatenate(images), asked
+    for start in range(0, len(conditions), batch_size):
+        part = list(conditions[start:start + batch_size])
+        padding = [part[-1]] * (min(batch_size, len(conditions)) - len(part))
+        images.append(pipe(part + padding, seed=seed + start,
+                           **decode)[:len(part)])
+        if progress is not None:
+            progress.update(len(part))
+    return np.concatenate(images)
+
+
+def resize_to(images, size):
+    """uint8 square images [N, S, S, 3] -> area-resized to `size` (as they
+    are if they are that size already)."""
+    if np.shape(images)[1:3] == (size, size):
+        return np.asarray(images)
+    resized = tf.image.resize(tf.cast(images, tf.float32), [size, size],
+                              method="area")
+    return tf.cast(tf.round(resized), tf.uint8).numpy()
+
+
+def judge_labels(judge, images):
+    """The judge's labels for uint8 images of any square size, area-resized
+    to the judge's (a 128-pixel cascade's images are judged at the size
+    the judge learned)."""
+    return judge.predict_labels(resize_to(images, judge.image_size))
+
+
+def real_halves(count, num_real, seed):
+    """Two disjoint index sets of `count` held-out real images each, by a
+    fixed shuffle (so both hold every class alike)."""
+    if num_real < 2 * count:
+        raise ValueError(f"{count} generated images need {2 * count} "
+                         f"held-out real ones for FID, got {num_real}")
+    order = np.random.default_rng(seed).permutation(num_real)
+    return order[:count], order[count:2 * count]
+
+
+def fid_against_floor(fid_features, generated, real_a, real_b):
+    """FID of generated vs real images, beside the real data's own noise
+    floor: the FID between two disjoint real halves of the same size."""
+    import tqdm
+
+    with tqdm.tqdm(total=3 * len(generated), desc="FID features",
+                   unit="image") as progress:
+        features = [fid_features(images, progress)
+                    for images in (generated, real_a, real_b)]
+    fid = frechet_distance(features[0], features[1])
+    floor = frechet_distance(features[1], features[2])
+    return {"fid": fid, "fid_real_halves": floor,
+            "fid_over_floor": fid / floor}
 
 
 def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
-                       seed=0, guidance_scale=None, num_steps=None,
-                       batch_size=50, fid_features=None):
+                       seed=0, batch_size=50, fid_features=None, **decode):
     """FID and class fidelity of a class-conditional pipeline.
 
     Generates `per_class` images of every class. Class fidelity: the share
-    the judge (`models.classifier.ImageClassifier`, trained on real images)
+    the judge (`models.classifier`, trained on real images)
     labels with the class asked for, beside its accuracy on the held-out
     real images. FID: generated against as many held-out real images, and
     the data's own noise floor, the FID between those and as many other
     held-out real images (so the held-out set needs two per generated one).
+    `decode`: num_steps, guidance_scale.
 
     Returns (report dict, generated images, classes asked for).
     """
     import tqdm
 
     num_classes = pipe.config.num_classes
-    count = num_classes * per_class
-    if len(real_images) < 2 * count:
-        raise ValueError(f"{count} generated images need {2 * count} "
-                         f"held-out real ones for FID, got "
-                         f"{len(real_images)}")
-    fid_features = fid_features or FIDFeatures()
-    with tqdm.tqdm(total=count, desc="generate", unit="image") as progress:
-        images, asked = _generate_per_class(
-            pipe, num_classes, per_class, seed, guidance_scale, num_steps,
-            batch_size, progress)
-    found = judge.predict_labels(images)
-    real_found = judge.predict_labels(real_images)
-    # A fixed shuffle, so both real halves hold every class alike.
-    order = np.random.default_rng(seed).permutation(len(real_images))
-    first, second = order[:count], order[count:2 * count]
-    with tqdm.tqdm(total=3 * count, desc="FID features",
-                   unit="image") as progress:
-        generated = fid_features(images, progress)
-        real_a = fid_features(real_images[first], progress)
-        real_b = fid_features(real_images[second], progress)
+    asked = np.repeat(np.arange(num_classes), per_class)
+    first, second = real_halves(len(asked), len(real_images), seed)
+    with tqdm.tqdm(total=len(asked), desc="generate", unit="image") as bar:
+        images = generate_images(pipe, asked.tolist(), seed, batch_size, bar,
+                                 **decode)
+    found = judge_labels(judge, images)
     report = {
-        "images": count,
-        "fid": frechet_distance(generated, real_a),
-        "fid_real_halves": frechet_distance(real_a, real_b),
+        "images": len(asked),
         "class_fidelity": float(np.mean(found == asked)),
-        "judge_real_accuracy": float(np.mean(real_found == real_labels)),
+        "judge_real_accuracy": float(np.mean(
+            judge_labels(judge, real_images) == real_labels)),
         "class_fidelity_by_class": {
             str(c): float(np.mean(found[asked == c] == c))
             for c in range(num_classes)},
+        **fid_against_floor(fid_features or FIDFeatures(), images,
+                            real_images[first], real_images[second]),
     }
-    report["fid_over_floor"] = report["fid"] / report["fid_real_halves"]
     return report, images, asked
+
+
+def text_model_report(pipe, judge, prompt_sets, real_images, real_labels,
+                      real_prompts, seed=0, batch_size=32, fid_features=None,
+                      **decode):
+    """Prompt fidelity and FID of a text-to-image pipeline.
+
+    prompt_sets: {name: (prompts [N], class asked for by each [N])}; the
+      prompt fidelity of a set is the share of its generated images the
+      judge labels with the class asked for (e.g. training-style prompts,
+      and paraphrases the model never saw).
+    real_images, real_labels, real_prompts: the held-out real images, their
+      judge classes and a training-style prompt of each. The held-out set
+      is split into two halves; FID is that of images generated for the
+      second half's prompts against the first half, beside the FID of the
+      two real halves (the noise floor), so generated and real images ask
+      for the same mix of emoji and styles.
+    decode: num_steps, guidance_scale (and the super-res stage's).
+
+    Returns (report dict, {set name: generated images}).
+    """
+    import tqdm
+
+    count = len(real_images) // 2
+    first, second = real_halves(count, len(real_images), seed)
+    jobs = dict(prompt_sets, fid=(np.asarray(real_prompts)[second], None))
+    generated = {}
+    with tqdm.tqdm(total=sum(len(p) for p, _ in jobs.values()),
+                   desc="generate", unit="image") as progress:
+        for name, (prompts, _) in jobs.items():
+            generated[name] = generate_images(pipe, prompts, seed,
+                                              batch_size, progress, **decode)
+    report = {
+        "images": {name: len(p) for name, (p, _) in jobs.items()},
+        "prompt_fidelity": {
+            name: float(np.mean(judge_labels(judge, generated[name])
+                                == np.asarray(asked)))
+            for name, (_, asked) in prompt_sets.items()},
+        "judge_real_accuracy": float(np.mean(
+            judge_labels(judge, real_images) == np.asarray(real_labels))),
+        **fid_against_floor(fid_features or FIDFeatures(), generated["fid"],
+                            real_images[first], real_images[second]),
+    }
+    return report, generated

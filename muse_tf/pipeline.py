@@ -166,6 +166,16 @@ class TextToImage(tf.Module):
                 os.path.join(model_dir, WEIGHT_FILES[weights]))
         return pipe
 
+    def with_sampler(self, **changes):
+        """The same model (weights shared, nothing copied) decoding its base
+        stage with other sampler settings, e.g. `schedule="linear"` or
+        `guidance_schedule="constant"` (the papers' decoding ablations)."""
+        config = dataclasses.replace(self.config, sampler=dataclasses.replace(
+            self.config.sampler, **changes))
+        return type(self)(config, self.transformer, self.vqgan,
+                          self.text_encoder, self.super_res,
+                          self.high_res_vqgan)
+
     def save(self, model_dir):
         """Writes config.json and every stage's weights to `model_dir`."""
         os.makedirs(model_dir, exist_ok=True)

@@ -9,7 +9,8 @@ from muse_tf import cli
 @pytest.mark.parametrize("argv", [[], ["generate"], ["inpaint"],
                                   ["outpaint"], ["edit"],
                                   ["generate-class"], ["export"],
-                                  ["client"], ["ema"], ["prepare-data"]])
+                                  ["client"], ["ema"], ["prepare-data"],
+                                  ["eval"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv + ["--help"])

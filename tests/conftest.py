@@ -49,6 +49,13 @@ def tiny_cascade(text_encoder):
     return TextToImage(get_preset("tiny_cascade"), text_encoder=text_encoder)
 
 
+@pytest.fixture(scope="session")
+def fid_features():
+    """The FID Inception, built and compiled once (it takes seconds)."""
+    from muse_tf.evaluate import FIDFeatures
+    return FIDFeatures(batch_size=8)
+
+
 class _HashEncoder(tf.Module):
     """A small string -> token-states encoder, saved as a SavedModel."""
 

@@ -1,35 +1,8 @@
-"""The nearest-neighbour judge of muse_tf.evaluate."""
+"""The reports of muse_tf.evaluate, on real images (the class-conditional
+report runs through `muse-tf eval` in quality_test.py)."""
 
 import numpy as np
 import pytest
-
-from muse_tf.evaluate import grey_pixels, nearest_neighbour_labels
-
-
-def test_labels_by_the_majority_of_the_nearest_bank_rows():
-    bank = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [9.0]], np.float32)
-    labels = np.array([0, 0, 1, 1, 1, 2])
-    query = np.array([[0.05], [5.05], [8.0]], np.float32)
-    # k=3: {0, 0, 1} -> 0; {1, 1, 1} -> 1; {2, 1, 1} -> 1.
-    np.testing.assert_array_equal(
-        nearest_neighbour_labels(query, bank, labels, 3, k=3, chunk=2),
-        [0, 1, 1])
-    np.testing.assert_array_equal(
-        nearest_neighbour_labels(query, bank, labels, 3, k=1), [0, 1, 2])
-
-
-def test_a_bank_smaller_than_k_is_a_value_error():
-    with pytest.raises(ValueError, match="fewer than k=5"):
-        nearest_neighbour_labels(np.zeros((1, 2)), np.zeros((3, 2)),
-                                 [0, 1, 2], 3)
-
-
-def test_grey_pixels_flattens_to_unit_range():
-    images = np.zeros((2, 4, 4, 3), np.uint8)
-    images[1] = 255
-    grey = grey_pixels(images)
-    assert grey.shape == (2, 16) and grey.dtype == np.float32
-    assert grey[0].max() == 0 and grey[1].min() == 1
 
 
 def _always_first_class(num_classes, image_size):
@@ -42,26 +15,26 @@ def _always_first_class(num_classes, image_size):
     return judge
 
 
-def test_class_model_report_on_real_fashion_mnist():
-    from muse_tf.class_pipeline import ClassToImage
-    from muse_tf.configs import get_preset
+def test_text_model_report_on_real_images(tiny_pipeline, fid_features):
     from muse_tf.data import fashion_mnist
-    from muse_tf.evaluate import class_model_report
+    from muse_tf.evaluate import resize_to, text_model_report
 
-    pipe = ClassToImage(get_preset("tiny_class"))  # Random weights.
-    classes = pipe.config.num_classes
+    size = tiny_pipeline.image_size  # 16: random-weight tiny model.
     real, labels = fashion_mnist.load("test")
-    real, labels = real[:4 * classes], labels[:4 * classes]
-    judge = _always_first_class(classes, pipe.image_size)
-    report, images, asked = class_model_report(
-        pipe, judge, real, labels, per_class=2, num_steps=2)
-    assert images.shape == (2 * classes, *real.shape[1:])
-    np.testing.assert_array_equal(asked, np.repeat(np.arange(classes), 2))
-    assert report["class_fidelity"] == pytest.approx(1 / classes)
+    real, labels = resize_to(real[:12], size), labels[:12]
+    names = fashion_mnist.CLASS_NAMES
+    # The judge sees 32-pixel images: the report resizes to its size.
+    judge = _always_first_class(len(names), 32)
+    sets = {"a": (["a shirt", "a bag"], np.array([0, 8])),
+            "b": (["a t-shirt", "a top"], np.array([0, 0]))}
+    report, generated = text_model_report(
+        tiny_pipeline, judge, sets, real, labels,
+        [f"a {names[c]}" for c in labels], num_steps=2, batch_size=2,
+        fid_features=fid_features)
+    assert report["prompt_fidelity"] == {"a": 0.5, "b": 1.0}
+    assert report["images"] == {"a": 2, "b": 2, "fid": 6}
+    assert generated["a"].shape == (2, size, size, 3)
     assert report["judge_real_accuracy"] == pytest.approx(np.mean(labels == 0))
-    # Random-weight images are further from real ones than real ones are
-    # from each other.
     assert report["fid"] > report["fid_real_halves"] > 0
-    with pytest.raises(ValueError, match="held-out real"):
-        class_model_report(pipe, judge, real[:3 * classes],
-                           labels[:3 * classes], per_class=2)
+    assert report["fid_over_floor"] == pytest.approx(
+        report["fid"] / report["fid_real_halves"])

@@ -6,7 +6,7 @@ into a float32 variable by casting, so the packed directory loads like any
 other and computes in float32; only the weights' last bits are rounded
 (relative error below 2^-11).
 
-Example (the bundled cascade):
+Example (the bundled cascade; a fidelity judge packs the same way):
   python training/pack_model.py runs/emoji_128 muse_tf/presets/emoji_128
 """
 
@@ -20,9 +20,13 @@ import numpy as np
 
 def pack_weights(source, destination):
     """Copies the .weights.h5 file `source` to `destination`, float32
-    datasets as float16, everything else as it is."""
+    datasets as float16, everything else as it is, except the optimizer's
+    state (Keras saves it with a compiled model, such as a judge trained
+    with `fit`): a shipped model is used, not trained further."""
     with h5py.File(source, "r") as src, h5py.File(destination, "w") as dst:
         def copy(name, item):
+            if name.split("/")[0] == "optimizer":
+                return
             if isinstance(item, h5py.Group):
                 group = dst.require_group(name)
                 group.attrs.update(item.attrs)
@@ -50,7 +54,7 @@ def main(argv=None):
         destination = os.path.join(args.output, name)
         if name.endswith(".weights.h5"):
             pack_weights(source, destination)
-        elif name == "config.json":
+        elif name.endswith(".json"):  # Config, and a judge's test score.
             shutil.copyfile(source, destination)
         else:
             continue

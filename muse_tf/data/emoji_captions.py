@@ -54,6 +54,17 @@ CAPTION_TEMPLATES = (
     "{name}",
 )
 
+# Prompts that mean what the training captions mean but that the model never
+# saw (the quality issue's paraphrases): other sentence shapes, and where
+# the Unicode name differs from the short name the captions use
+# ("heartpulse" / "growing heart"), that name as a synonym.
+PARAPHRASE_TEMPLATES = (
+    "an icon of {a} {name} in the {Style} look",
+    "{Style}'s drawing of {a} {name}",
+    "a small {style} pictogram showing {a} {name}",
+    "the {name} symbol as {Style} renders it",
+)
+
 
 def emoji_name(entry):
     """A readable name: CLDR short name, or 'flag of X' for flags."""
@@ -68,6 +79,46 @@ def captions_for(name, style):
     return [t.format(a=article, name=name, style=style,
                      Style=style.capitalize())
             for t in CAPTION_TEMPLATES]
+
+
+def paraphrase_for(name, style, index):
+    """Paraphrase `index` (cycling through PARAPHRASE_TEMPLATES) of "a
+    {name} emoji, {Style} style"."""
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    template = PARAPHRASE_TEMPLATES[index % len(PARAPHRASE_TEMPLATES)]
+    return template.format(a=article, name=name, style=style,
+                           Style=style.capitalize())
+
+
+def manual_directory(data_dir=None):
+    """Where `muse-tf prepare-data` keeps the npm tarballs."""
+    data_dir = data_dir or os.path.expanduser("~/tensorflow_datasets")
+    return os.path.join(data_dir, "downloads", "manual")
+
+
+def unicode_names(manual_dir):
+    """{caption name: Unicode name} for the emoji whose lower-cased Unicode
+    name differs from the name the captions use: synonyms the model never
+    saw in training. A Unicode name that is another emoji's caption name
+    ("book" is "open book", which has its own emoji) is left out."""
+    entries = EmojiCaptions._read_entries(manual_dir)
+    caption_names = {emoji_name(e) for e in entries}
+    return {emoji_name(e): e["name"].lower() for e in entries
+            if e["name"] and e["category"] != "Flags"
+            and e["name"].lower() not in caption_names}
+
+
+def load_labelled(split, config="full", data_dir=None):
+    """Every example of a split, in numpy: (images uint8 [N, S, S, 3],
+    emoji names [N], style names [N])."""
+    ds = tfds.load(f"emoji_captions/{config}", split=split,
+                   data_dir=data_dir)
+    images, names, styles = [], [], []
+    for batch in ds.batch(1024).as_numpy_iterator():
+        images.append(batch["image"])
+        names += [n.decode() for n in batch["name"]]
+        styles += [STYLES[s] for s in batch["style"]]
+    return np.concatenate(images), np.array(names), np.array(styles)
 
 
 def _read_tgz(path, prefix):

@@ -16,3 +16,13 @@ DEFAULT_MODEL = "emoji_128"
 
 # Class-conditional models (MaskGIT's mode): name -> model directory.
 BUNDLED_CLASS_MODELS = {"fashion_32": os.path.join(_HERE, "fashion_32")}
+
+# The classifiers that judge the bundled models' fidelity, trained on real
+# images (training/train_classifier.py), and the held-out real images they
+# are judged against: model name -> (judge directory, data spec of
+# muse_tf.quality.load_real).
+_EMOJI_JUDGE = os.path.join(_HERE, "judge_emoji")
+JUDGES = {"fashion_32": (os.path.join(_HERE, "judge_fashion_mnist"),
+                         "fashion_mnist:test"),
+          "emoji_128": (_EMOJI_JUDGE, "emoji_captions/full_128:test"),
+          "emoji_64": (_EMOJI_JUDGE, "emoji_captions/full:test")}

@@ -9,11 +9,16 @@ from muse_tf.data import emoji_captions
 
 
 def _build(name, data_dir):
-    """Builds emoji_captions/NAME from the npm packages (fetched into the
-    manual dir if missing) and the Noto font."""
-    manual_dir = os.path.expanduser(os.environ.get(
-        "MUSE_TF_MANUAL_DIR", "~/tensorflow_datasets/downloads/manual"))
-    emoji_captions.fetch_npm_sources(manual_dir)
+    """Builds emoji_captions/NAME from the npm packages (fetched once into
+    the default manual dir, or MUSE_TF_MANUAL_DIR) and the Noto font. The
+    data dir gets a link to them where `muse-tf prepare-data --data-dir`
+    keeps them, so the synonyms of `muse-tf eval` are found there too."""
+    source = os.path.expanduser(os.environ.get(
+        "MUSE_TF_MANUAL_DIR", emoji_captions.manual_directory()))
+    emoji_captions.fetch_npm_sources(source)
+    manual_dir = emoji_captions.manual_directory(data_dir)
+    os.makedirs(os.path.dirname(manual_dir), exist_ok=True)
+    os.symlink(source, manual_dir)
     builder = tfds.builder(f"emoji_captions/{name}", data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=manual_dir))

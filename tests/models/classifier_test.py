@@ -1,9 +1,21 @@
 """The fidelity judge: it learns, saves and loads, and refuses bad input."""
 
+import os
+import subprocess
+import sys
+
+import h5py
 import numpy as np
 import pytest
 
-from muse_tf.models.classifier import ImageClassifier
+from muse_tf.models.classifier import (
+    ImageClassifier,
+    InceptionProbe,
+    load_judge,
+)
+
+PACK = os.path.join(os.path.dirname(__file__), "..", "..", "training",
+                    "pack_model.py")
 
 
 def _two_colours(count, size=16):
@@ -28,8 +40,20 @@ def test_learns_a_separable_task_and_round_trips(tmp_path):
     predicted = model.predict_labels(test_images)
     assert np.mean(predicted == test_labels) > 0.95
     model.save_to(str(tmp_path), ["red", "blue"])
-    restored, names = ImageClassifier.load_from(str(tmp_path))
+    restored, names = load_judge(str(tmp_path))
     assert names == ["red", "blue"]
+    np.testing.assert_array_equal(restored.predict_labels(test_images),
+                                  predicted)
+    # Packed for bundling: float16, without the optimizer state that Keras
+    # saves with a compiled model.
+    packed = str(tmp_path / "packed")
+    subprocess.run([sys.executable, PACK, str(tmp_path), packed],
+                   check=True, capture_output=True)
+    with h5py.File(os.path.join(tmp_path, "classifier.weights.h5")) as f:
+        assert "optimizer" in f
+    with h5py.File(os.path.join(packed, "classifier.weights.h5")) as f:
+        assert "optimizer" not in f
+    restored, _ = load_judge(packed)
     np.testing.assert_array_equal(restored.predict_labels(test_images),
                                   predicted)
 
@@ -38,3 +62,27 @@ def test_images_of_another_size_are_a_value_error():
     with pytest.raises(ValueError, match=r"\[N, 16, 16, 3\]"):
         ImageClassifier(2, 16).predict_labels(np.zeros([1, 8, 8, 3],
                                                        np.uint8))
+
+
+def test_inception_probe_learns_from_features_and_round_trips(
+        tmp_path, fid_features):
+    images, labels = _two_colours(48)
+    probe = InceptionProbe(2, 16, fid_features)
+    probe.fit_head(fid_features(images).astype(np.float32), labels,
+                   validation=None, epochs=20, batch_size=16,
+                   learning_rate=1e-2)
+    test_images, test_labels = _two_colours(16)
+    predicted = probe.predict_labels(test_images)
+    assert np.mean(predicted == test_labels) > 0.9
+    probe.save_to(str(tmp_path), ["red", "blue"])
+    restored, names = load_judge(str(tmp_path), fid_features)
+    assert names == ["red", "blue"] and isinstance(restored, InceptionProbe)
+    np.testing.assert_array_equal(restored.predict_labels(test_images),
+                                  predicted)
+    with pytest.raises(ValueError, match=r"\[N, 16, 16, 3\]"):
+        restored.predict_labels(np.zeros([1, 8, 8, 3], np.uint8))
+
+
+def test_a_folder_without_a_judge_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match="no judge"):
+        load_judge(str(tmp_path))

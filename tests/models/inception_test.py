@@ -7,16 +7,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from muse_tf.evaluate import FIDFeatures, frechet_distance
+from muse_tf.evaluate import frechet_distance
 from muse_tf.models.inception import _read_tree
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden",
                       "inception_golden.npz")
-
-
-@pytest.fixture(scope="module")
-def fid_features():
-    return FIDFeatures(batch_size=2)
 
 
 def test_features_match_the_torchscript_reference(fid_features):
