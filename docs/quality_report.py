@@ -21,7 +21,7 @@ Needs the data: `muse-tf prepare-data && muse-tf prepare-data --config
 full_128` and `apt-get install dataset-fashion-mnist`; and matplotlib
 (`pip install -e ".[docs]"`).
 
-  python docs/quality_report.py                 # about 3 hours on 2 cores
+  python docs/quality_report.py     # estimated 3 hours on 2 cores (not yet run)
 """
 
 import argparse
