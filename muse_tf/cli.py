@@ -187,6 +187,11 @@ def _add_sampling_arguments(parser, defaults_from, num_steps=True):
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed; the same seed gives the same "
                         "images")
+    _add_decoding_arguments(parser, defaults_from, num_steps)
+
+
+def _add_decoding_arguments(parser, defaults_from, num_steps=True):
+    """Decoding steps and guidance scale, of generation and of eval."""
     if num_steps:
         parser.add_argument("--num-steps", type=int, default=None,
                             help="decoding steps (of the base stage, in a "
@@ -378,12 +383,7 @@ def build_parser():
                      "emoji, not all the judge knows (a quicker estimate)")
     evl.add_argument("--batch-size", type=int, default=32)
     evl.add_argument("--seed", type=int, default=0)
-    evl.add_argument("--num-steps", type=int, default=None,
-                     help="(base) decoding steps (default: the model's "
-                     "config)")
-    evl.add_argument("--guidance-scale", type=float, default=None,
-                     help="(base) guidance scale (default: the model's "
-                     "config)")
+    _add_decoding_arguments(evl, "the model's config")
     evl.add_argument("--schedule", default=None, choices=SCHEDULES,
                      help="(base) mask schedule (default: the model's "
                      "config)")
