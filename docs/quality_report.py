@@ -5,12 +5,15 @@
    knows, with training-style prompts, paraphrases and synonyms; FID
    against the held-out 128-pixel emoji).
 2. MaskGIT's decoding ablation (its Table 3 and Fig. 3) and Muse's guidance
-   ablation, on the base stage (emoji_64: the stage the mask schedule and
-   guidance schedule drive), each setting changed alone from the default
-   (cosine, 12 steps, guidance rising linearly to 3): every mask schedule;
-   4, 8, 12 and 24 steps; guidance 0, constant 3, rising to 3. Prompt
-   fidelity on training-style prompts for `--ablation-classes` evenly
-   spaced emoji, FID against the 950 held-out 64-pixel emoji.
+   ablation, each setting changed alone from the model's own defaults
+   (its config's sampler): every mask schedule; 4, 8, 12 and 24 steps;
+   guidance 0, constant, rising linearly (to the default scale). On two
+   models: fashion_32 (class-conditional, like MaskGIT's ImageNet table;
+   class fidelity of 100 images per class, FID against 1,000 test images)
+   and emoji_64 (the base stage of the bundled cascade, the stage the mask
+   and guidance schedules drive; prompt fidelity on training-style prompts
+   for `--ablation-classes` evenly spaced emoji, FID against the 950
+   held-out 64-pixel emoji).
 
 Results go to `--output-dir` as results.json, one entry per run, written
 after each run; a rerun skips the runs already there, so a killed report
@@ -32,27 +35,44 @@ import tensorflow as tf
 
 from muse_tf import quality
 from muse_tf.configs import SCHEDULES
-from muse_tf.presets import JUDGES
+from muse_tf.presets import BUNDLED_CLASS_MODELS, BUNDLED_MODELS, JUDGES
 
-DEFAULT = {"schedule": "cosine", "num_steps": 12, "guidance_scale": 3.0,
-           "guidance_schedule": "linear"}
+ABLATION_MODELS = ("fashion_32", "emoji_64")
+SETTINGS = ("schedule", "num_steps", "guidance_scale", "guidance_schedule")
 
-
-# The ablation: {group: {label: the settings it changes from DEFAULT}}.
+# The ablation: {group: {label: the settings it changes from the default}}.
 GROUPS = {
     "mask schedule": {s: {"schedule": s} for s in SCHEDULES},
     "decoding steps": {str(n): {"num_steps": n} for n in (4, 8, 12, 24)},
     "guidance": {"0": {"guidance_scale": 0.0},
-                 "constant 3": {"guidance_schedule": "constant"},
-                 "rising to 3": {}},
+                 "constant": {"guidance_schedule": "constant"},
+                 "rising": {"guidance_schedule": "linear"}},
 }
 
 
-def run_key(changes):
-    """results.json key of an ablation run: its full settings, so the
-    default (in every group) runs once."""
-    settings = {**DEFAULT, **changes}
-    return "ablation:" + ",".join(f"{k}={settings[k]}" for k in DEFAULT)
+def default_settings(model):
+    """The decoding settings a bundled model ships with: its config's
+    sampler (a cascade's: the base stage's)."""
+    model_dir = BUNDLED_CLASS_MODELS.get(model) or BUNDLED_MODELS[model][0]
+    with open(os.path.join(model_dir, "config.json")) as f:
+        sampler = json.load(f)["sampler"]
+    return {k: sampler[k] for k in SETTINGS}
+
+
+def run_key(model, changes):
+    """results.json key of an ablation run: the model and its full
+    settings, so the default (in every group) runs once."""
+    settings = {**default_settings(model), **changes}
+    return f"ablation:{model}:" + ",".join(
+        f"{k}={settings[k]}" for k in SETTINGS)
+
+
+def fidelity(report):
+    """A report's fidelity: class fidelity, or prompt fidelity on
+    training-style prompts."""
+    if "class_fidelity" in report:
+        return report["class_fidelity"]
+    return report["prompt_fidelity"]["training_prompts"]
 
 
 def run_shipped(name, fid_features, args):
@@ -66,23 +86,23 @@ def run_shipped(name, fid_features, args):
     return report
 
 
-def run_ablation(changes, pipe, fid_features, args):
-    judge, real = JUDGES["emoji_64"]
-    settings = {**DEFAULT, **changes}
+def run_ablation(model, changes, pipe, fid_features, args):
+    judge, real = JUDGES[model]
+    settings = {**default_settings(model), **changes}
     pipe = pipe.with_sampler(schedule=settings["schedule"],
                              guidance_schedule=settings["guidance_schedule"])
     report, _ = quality.evaluate(
-        pipe, judge, real, num_classes=args.ablation_classes,
+        pipe, judge, real, per_class=100, num_classes=args.ablation_classes,
         prompt_sets=("training_prompts",), batch_size=args.batch_size,
         fid_features=fid_features, num_steps=settings["num_steps"],
         guidance_scale=settings["guidance_scale"])
     return report
 
 
-def _row(report):
-    fidelity = report["prompt_fidelity"]
-    return (f"{fidelity['training_prompts']:.1%} | {report['fid']:.1f} | "
-            f"{report['fid_over_floor']:.2f}")
+def ablation_runs(results, model, runs):
+    """{label: report} of one group's runs of `model` that are done."""
+    return {label: results[run_key(model, c)] for label, c in runs.items()
+            if run_key(model, c) in results}
 
 
 def write_tables(results, path):
@@ -113,21 +133,31 @@ def write_tables(results, path):
             f"{emoji['images']['fid']} images; two real halves "
             f"{emoji['fid_real_halves']:.1f}; ratio "
             f"{emoji['fid_over_floor']:.2f}."), ""]
-    for group, runs in GROUPS.items():
-        done = {label: results[run_key(c)] for label, c in runs.items()
-                if run_key(c) in results}
-        if not done:
-            continue
-        some = next(iter(done.values()))
-        lines += [
-            f"## Decoding ablation: {group} (emoji_64, base stage)", "",
-            (f"{some['images']['training_prompts']} emoji for prompt fidelity"
-            f", {some['images']['fid']} images for FID (two real halves: "
-            f"{some['fid_real_halves']:.1f})."), "",
-            f"| {group} | prompt fidelity | FID | FID / floor |",
-            "|---|---|---|---|"]
-        lines += [f"| {label} | {_row(r)} |" for label, r in done.items()]
-        lines.append("")
+    for model in ABLATION_MODELS:
+        defaults = default_settings(model)
+        for group, runs in GROUPS.items():
+            done = ablation_runs(results, model, runs)
+            if not done:
+                continue
+            some = next(iter(done.values()))
+            asked = some.get("images")
+            asked = asked["training_prompts"] if isinstance(asked, dict) else (
+                asked)
+            lines += [
+                f"## Decoding ablation: {group} ({model})", "",
+                (f"Defaults: {defaults['schedule']} schedule, "
+                 f"{defaults['num_steps']} steps, guidance "
+                 f"{defaults['guidance_scale']} "
+                 f"({defaults['guidance_schedule']}). {asked} images for "
+                 f"fidelity; FID of the generated images against as many "
+                 f"held-out real ones (two real halves: "
+                 f"{some['fid_real_halves']:.1f})."), "",
+                f"| {group} | fidelity | FID | FID / floor |",
+                "|---|---|---|---|"]
+            lines += [f"| {label} | {fidelity(r):.1%} | {r['fid']:.1f} | "
+                      f"{r['fid_over_floor']:.2f} |"
+                      for label, r in done.items()]
+            lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -137,23 +167,25 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(GROUPS), figsize=(13, 3.8))
-    for axis, (group, runs) in zip(axes, GROUPS.items()):
-        done = {label: results[run_key(c)] for label, c in runs.items()
-                if run_key(c) in results}
-        if not done:
-            continue
-        labels = list(done)
-        fidelity = [100 * done[k]["prompt_fidelity"]["training_prompts"]
-                    for k in labels]
-        axis.plot(labels, fidelity, "o-", color="tab:blue")
-        axis.set_ylabel("prompt fidelity (%)", color="tab:blue")
-        twin = axis.twinx()
-        twin.plot(labels, [done[k]["fid"] for k in labels], "s--",
-                  color="tab:red")
-        twin.set_ylabel("FID", color="tab:red")
-        axis.set_title(group)
-        axis.tick_params(axis="x", rotation=30)
+    figure, axes = plt.subplots(len(ABLATION_MODELS), len(GROUPS),
+                                figsize=(13, 3.6 * len(ABLATION_MODELS)),
+                                squeeze=False)
+    for row, model in zip(axes, ABLATION_MODELS):
+        for axis, (group, runs) in zip(row, GROUPS.items()):
+            done = ablation_runs(results, model, runs)
+            if not done:
+                axis.set_visible(False)
+                continue
+            labels = list(done)
+            axis.plot(labels, [100 * fidelity(done[k]) for k in labels],
+                      "o-", color="tab:blue")
+            axis.set_ylabel("fidelity (%)", color="tab:blue")
+            twin = axis.twinx()
+            twin.plot(labels, [done[k]["fid"] for k in labels], "s--",
+                      color="tab:red")
+            twin.set_ylabel("FID", color="tab:red")
+            axis.set_title(f"{model}: {group}")
+            axis.tick_params(axis="x", rotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
@@ -161,7 +193,7 @@ def plot(results, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default="docs/quality")
-    parser.add_argument("--ablation-classes", type=int, default=500,
+    parser.add_argument("--ablation-classes", type=int, default=200,
                         help="emoji asked for in each ablation run")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--report-only", action="store_true",
@@ -175,24 +207,31 @@ def main():
         with open(results_path) as f:
             results = json.load(f)
     if not args.report_only:
-        from muse_tf.evaluate import FIDFeatures
+        from muse_tf.evaluate import FIDFeatures, MemoizedFeatures
 
-        fid_features = FIDFeatures()
-        jobs = {f"shipped:{name}": (run_shipped, name)
-                for name in ("fashion_32", "emoji_128")}
-        jobs.update({run_key(changes): (run_ablation, changes)
-                     for runs in GROUPS.values()
-                     for changes in runs.values()})
-        base = None
+        fid_features = MemoizedFeatures(FIDFeatures())
+        # Cheapest first: the class model, then the emoji base stage's
+        # ablation, then the whole cascade on every emoji.
+        jobs = {"shipped:fashion_32": (run_shipped, ("fashion_32",))}
+        for model in ABLATION_MODELS:
+            jobs.update({run_key(model, changes): (run_ablation,
+                                                   (model, changes))
+                         for runs in GROUPS.values()
+                         for changes in runs.values()})
+        jobs["shipped:emoji_128"] = (run_shipped, ("emoji_128",))
+        pipelines = {}
         for key, (run, what) in jobs.items():
             if key in results:
                 continue
             print(f"== {key}")
             if run is run_shipped:
-                results[key] = run(what, fid_features, args)
+                results[key] = run(*what, fid_features, args)
             else:
-                base = base or quality.load_pipeline("emoji_64")
-                results[key] = run(what, base, fid_features, args)
+                model, changes = what
+                if model not in pipelines:
+                    pipelines = {model: quality.load_pipeline(model)}
+                results[key] = run(model, changes, pipelines[model],
+                                   fid_features, args)
             with open(results_path, "w") as f:
                 json.dump(results, f, indent=1)
     write_tables(results, os.path.join(args.output_dir, "quality.md"))

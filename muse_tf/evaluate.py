@@ -10,6 +10,8 @@ class id (`class_model_report`); read beside the judge's accuracy on real
 held-out images.
 """
 
+import hashlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -45,6 +47,26 @@ class FIDFeatures:
             if progress is not None:
                 progress.update(len(batch))
         return np.concatenate(out).astype(np.float64)
+
+
+class MemoizedFeatures:
+    """An FIDFeatures that remembers the features of every image set it has
+    seen (by content), so a series of evaluations against the same held-out
+    images (the decoding ablations) computes theirs once."""
+
+    def __init__(self, fid_features):
+        self._fid_features = fid_features
+        self._memo = {}
+
+    def __call__(self, images, progress=None):
+        images = np.asarray(images)
+        key = (images.shape, images.dtype.str,
+               hashlib.sha1(images.tobytes()).hexdigest())
+        if key not in self._memo:
+            self._memo[key] = self._fid_features(images, progress)
+        elif progress is not None:
+            progress.update(len(images))
+        return self._memo[key]
 
 
 def frechet_distance(features_a, features_b):

@@ -38,3 +38,25 @@ def test_text_model_report_on_real_images(tiny_pipeline, fid_features):
     assert report["fid"] > report["fid_real_halves"] > 0
     assert report["fid_over_floor"] == pytest.approx(
         report["fid"] / report["fid_real_halves"])
+
+
+def test_memoized_features_compute_each_image_set_once(fid_features):
+    from muse_tf.evaluate import MemoizedFeatures
+
+    computed = []
+
+    def counted(images, progress=None):
+        computed.append(len(images))
+        return fid_features(images, progress)
+
+    memo = MemoizedFeatures(counted)
+    images = np.random.default_rng(0).integers(0, 256, [3, 16, 16, 3],
+                                               dtype=np.uint8)
+    other = images.copy()
+    other[0, 0, 0, 0] ^= 1
+    first = memo(images)
+    assert memo(images.copy()) is first
+    different = memo(other)
+    assert computed == [3, 3]
+    assert not np.array_equal(first, different)
+    np.testing.assert_array_equal(first, fid_features(images))
