@@ -358,7 +358,8 @@ def build_parser():
         "halves (the data's noise floor); and fidelity, the share of "
         "generated images that a classifier trained on real images (the "
         "judge) labels with what was asked for, beside the judge's accuracy "
-        "on the held-out real images. A text model is asked for every emoji "
+        "on the held-out real images and on them after the model's VQGAN "
+        "encoded and decoded them (what its tokens keep). A text model is asked for every emoji "
         "the judge knows, with training-style prompts, with paraphrases it "
         "never saw, and by synonyms (Unicode names); a class-conditional "
         "model for --per-class images of each class.")

@@ -7,7 +7,8 @@ generated images that a classifier trained on real images
 (`muse_tf.models.classifier`) labels with the class asked for: the emoji
 a prompt names, for a text-to-image model (`text_model_report`), or the
 class id (`class_model_report`); read beside the judge's accuracy on real
-held-out images.
+held-out images, and on the same images after the model's VQGAN encoded
+and decoded them (`vqgan_round_trip`: the tokenizer's share of the gap).
 """
 
 import hashlib
@@ -15,6 +16,7 @@ import hashlib
 import numpy as np
 import tensorflow as tf
 
+from muse_tf.data.pipeline import to_model_range, to_uint8
 from muse_tf.models.inception import fid_inception, to_inception_input
 
 
@@ -36,17 +38,24 @@ class FIDFeatures:
                 np.uint8):
             raise ValueError("images must be uint8 [N, H, W, 3], got "
                              f"{images.dtype} {images.shape}")
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            batch = images[start:start + self.batch_size]
-            # Padded to one batch shape: XLA compiles the Inception once.
-            padded = np.pad(batch, [(0, self.batch_size - len(batch))]
-                            + [(0, 0)] * 3)
-            out.append(self._features(tf.constant(padded)).numpy()[
-                :len(batch)])
-            if progress is not None:
-                progress.update(len(batch))
-        return np.concatenate(out).astype(np.float64)
+        return in_padded_batches(self._features, images, self.batch_size,
+                                 progress).astype(np.float64)
+
+
+def in_padded_batches(compiled, images, batch_size, progress=None):
+    """`compiled` (a jit-compiled function of an image batch) over images
+    [N, ...] in batches, the last one zero-padded to the same shape (so XLA
+    compiles once) and its padding dropped; `progress`, a tqdm bar,
+    advances by the images done."""
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        padded = np.pad(batch, [(0, batch_size - len(batch))]
+                        + [(0, 0)] * (batch.ndim - 1))
+        out.append(compiled(tf.constant(padded)).numpy()[:len(batch)])
+        if progress is not None:
+            progress.update(len(batch))
+    return np.concatenate(out)
 
 
 class MemoizedFeatures:
@@ -124,6 +133,20 @@ def generate_images(pipe, conditions, seed=0, batch_size=32, progress=None,
     return np.concatenate(images)
 
 
+def vqgan_round_trip(pipe, images, batch_size=32):
+    """uint8 images at the pipeline's output size -> the same images
+    encoded and decoded by its last stage's VQGAN: what its tokens keep of
+    them. The judge's accuracy on these is what a transformer that
+    reproduced real images' tokens exactly would score; it separates the
+    tokenizer's share of a fidelity gap from the transformer's (generated
+    images can still score higher by being more typical than real ones)."""
+    vqgan = getattr(pipe, "high_res_vqgan", None) or pipe.vqgan
+    round_trip = tf.function(
+        lambda x: to_uint8(vqgan.decode(vqgan.encode(to_model_range(x)))),
+        jit_compile=True)
+    return in_padded_batches(round_trip, np.asarray(images), batch_size)
+
+
 def resize_to(images, size):
     """uint8 square images [N, S, S, 3] -> area-resized to `size` (as they
     are if they are that size already)."""
@@ -139,6 +162,17 @@ def judge_labels(judge, images):
     to the judge's (a 128-pixel cascade's images are judged at the size
     the judge learned)."""
     return judge.predict_labels(resize_to(images, judge.image_size))
+
+
+def judge_on_real(judge, pipe, real_images, real_labels, batch_size=32):
+    """The judge's accuracy on the held-out real images, and on them after
+    the pipeline's VQGAN round trip (`vqgan_round_trip`)."""
+    real_labels = np.asarray(real_labels)
+    round_trip = vqgan_round_trip(pipe, real_images, batch_size)
+    return {"judge_real_accuracy": float(np.mean(
+                judge_labels(judge, real_images) == real_labels)),
+            "judge_vqgan_round_trip_accuracy": float(np.mean(
+                judge_labels(judge, round_trip) == real_labels))}
 
 
 def real_halves(count, num_real, seed):
@@ -192,8 +226,7 @@ def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
     report = {
         "images": len(asked),
         "class_fidelity": float(np.mean(found == asked)),
-        "judge_real_accuracy": float(np.mean(
-            judge_labels(judge, real_images) == real_labels)),
+        **judge_on_real(judge, pipe, real_images, real_labels, batch_size),
         "class_fidelity_by_class": {
             str(c): float(np.mean(found[asked == c] == c))
             for c in range(num_classes)},
@@ -239,8 +272,7 @@ def text_model_report(pipe, judge, prompt_sets, real_images, real_labels,
             name: float(np.mean(judge_labels(judge, generated[name])
                                 == np.asarray(asked)))
             for name, (_, asked) in prompt_sets.items()},
-        "judge_real_accuracy": float(np.mean(
-            judge_labels(judge, real_images) == np.asarray(real_labels))),
+        **judge_on_real(judge, pipe, real_images, real_labels, batch_size),
         **fid_against_floor(fid_features or FIDFeatures(), generated["fid"],
                             real_images[first], real_images[second]),
     }

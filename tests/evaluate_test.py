@@ -35,6 +35,8 @@ def test_text_model_report_on_real_images(tiny_pipeline, fid_features):
     assert report["images"] == {"a": 2, "b": 2, "fid": 6}
     assert generated["a"].shape == (2, size, size, 3)
     assert report["judge_real_accuracy"] == pytest.approx(np.mean(labels == 0))
+    assert report["judge_vqgan_round_trip_accuracy"] == pytest.approx(
+        np.mean(labels == 0))
     assert report["fid"] > report["fid_real_halves"] > 0
     assert report["fid_over_floor"] == pytest.approx(
         report["fid"] / report["fid_real_halves"])
@@ -60,3 +62,18 @@ def test_memoized_features_compute_each_image_set_once(fid_features):
     assert computed == [3, 3]
     assert not np.array_equal(first, different)
     np.testing.assert_array_equal(first, fid_features(images))
+
+
+def test_vqgan_round_trip_keeps_each_image_recognisably_its_own():
+    from muse_tf import quality
+    from muse_tf.evaluate import vqgan_round_trip
+
+    pipe = quality.load_pipeline("fashion_32")
+    real = quality.load_real("fashion_mnist:test", 32)[0][:5]
+    # batch_size 4: the second batch is padded, and the padding dropped.
+    round_trip = vqgan_round_trip(pipe, real, batch_size=4)
+    assert round_trip.shape == real.shape and round_trip.dtype == np.uint8
+    error = np.abs(round_trip.astype(float)[:, None]
+                   - real.astype(float)[None]).mean(axis=(2, 3, 4))
+    # Each reconstruction is nearer its own image than any other one.
+    np.testing.assert_array_equal(error.argmin(axis=1), np.arange(5))
