@@ -164,11 +164,10 @@ def judge_labels(judge, images):
     return judge.predict_labels(resize_to(images, judge.image_size))
 
 
-def judge_on_real(judge, pipe, real_images, real_labels, batch_size=32):
+def judge_on_real(judge, real_images, round_trip, real_labels):
     """The judge's accuracy on the held-out real images, and on them after
-    the pipeline's VQGAN round trip (`vqgan_round_trip`)."""
+    the model's VQGAN round trip (`vqgan_round_trip`)."""
     real_labels = np.asarray(real_labels)
-    round_trip = vqgan_round_trip(pipe, real_images, batch_size)
     return {"judge_real_accuracy": float(np.mean(
                 judge_labels(judge, real_images) == real_labels)),
             "judge_vqgan_round_trip_accuracy": float(np.mean(
@@ -185,19 +184,29 @@ def real_halves(count, num_real, seed):
     return order[:count], order[count:2 * count]
 
 
-def fid_against_floor(fid_features, generated, real_a, real_b):
+def fid_against_floor(fid_features, generated, real_a, real_b,
+                      round_trip_b=None):
     """FID of generated vs real images, beside the real data's own noise
-    floor: the FID between two disjoint real halves of the same size."""
+    floor: the FID between two disjoint real halves of the same size; and,
+    given `round_trip_b` (real_b after the model's VQGAN round trip), the
+    FID of those against real_a: the best the model's tokens allow
+    (MaskGIT's reconstruction FID, at this sample size)."""
     import tqdm
 
-    with tqdm.tqdm(total=3 * len(generated), desc="FID features",
+    sets = [generated, real_a, real_b]
+    if round_trip_b is not None:
+        sets.append(round_trip_b)
+    with tqdm.tqdm(total=sum(map(len, sets)), desc="FID features",
                    unit="image") as progress:
-        features = [fid_features(images, progress)
-                    for images in (generated, real_a, real_b)]
+        features = [fid_features(images, progress) for images in sets]
     fid = frechet_distance(features[0], features[1])
     floor = frechet_distance(features[1], features[2])
-    return {"fid": fid, "fid_real_halves": floor,
-            "fid_over_floor": fid / floor}
+    report = {"fid": fid, "fid_real_halves": floor,
+              "fid_over_floor": fid / floor}
+    if round_trip_b is not None:
+        report["fid_vqgan_round_trip"] = frechet_distance(features[3],
+                                                          features[1])
+    return report
 
 
 def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
@@ -223,15 +232,17 @@ def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
         images = generate_images(pipe, asked.tolist(), seed, batch_size, bar,
                                  **decode)
     found = judge_labels(judge, images)
+    round_trip = vqgan_round_trip(pipe, real_images, batch_size)
     report = {
         "images": len(asked),
         "class_fidelity": float(np.mean(found == asked)),
-        **judge_on_real(judge, pipe, real_images, real_labels, batch_size),
+        **judge_on_real(judge, real_images, round_trip, real_labels),
         "class_fidelity_by_class": {
             str(c): float(np.mean(found[asked == c] == c))
             for c in range(num_classes)},
         **fid_against_floor(fid_features or FIDFeatures(), images,
-                            real_images[first], real_images[second]),
+                            real_images[first], real_images[second],
+                            round_trip[second]),
     }
     return report, images, asked
 
@@ -266,14 +277,16 @@ def text_model_report(pipe, judge, prompt_sets, real_images, real_labels,
         for name, (prompts, _) in jobs.items():
             generated[name] = generate_images(pipe, prompts, seed,
                                               batch_size, progress, **decode)
+    round_trip = vqgan_round_trip(pipe, real_images, batch_size)
     report = {
         "images": {name: len(p) for name, (p, _) in jobs.items()},
         "prompt_fidelity": {
             name: float(np.mean(judge_labels(judge, generated[name])
                                 == np.asarray(asked)))
             for name, (_, asked) in prompt_sets.items()},
-        **judge_on_real(judge, pipe, real_images, real_labels, batch_size),
+        **judge_on_real(judge, real_images, round_trip, real_labels),
         **fid_against_floor(fid_features or FIDFeatures(), generated["fid"],
-                            real_images[first], real_images[second]),
+                            real_images[first], real_images[second],
+                            round_trip[second]),
     }
     return report, generated

@@ -38,6 +38,8 @@ def test_text_model_report_on_real_images(tiny_pipeline, fid_features):
     assert report["judge_vqgan_round_trip_accuracy"] == pytest.approx(
         np.mean(labels == 0))
     assert report["fid"] > report["fid_real_halves"] > 0
+    # A random-weight VQGAN keeps nothing of the real images.
+    assert report["fid_vqgan_round_trip"] > report["fid_real_halves"]
     assert report["fid_over_floor"] == pytest.approx(
         report["fid"] / report["fid_real_halves"])
 
