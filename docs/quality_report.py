@@ -1,4 +1,4 @@
-"""Reproduces the quality report: every number and the plot in docs/quality.md.
+"""Reproduces the quality report: every number and the plot in docs/quality/.
 
 1. The bundled models as they ship (`muse-tf eval` defaults): fashion_32
    (100 images per class) and the emoji_128 cascade (every emoji the judge
@@ -9,11 +9,13 @@
    (its config's sampler): every mask schedule; 4, 8, 12 and 24 steps;
    guidance 0, constant, rising linearly (to the default scale). On two
    models: fashion_32 (class-conditional, like MaskGIT's ImageNet table;
-   class fidelity of 100 images per class, FID against 1,000 test images)
+   100 images per class for class fidelity, and for FID against 1,000
+   test images)
    and emoji_64 (the base stage of the bundled cascade, the stage the mask
    and guidance schedules drive; prompt fidelity on training-style prompts
-   for `--ablation-classes` evenly spaced emoji, FID against the 950
-   held-out 64-pixel emoji).
+   for `--ablation-classes` evenly spaced emoji; FID of images generated
+   for the captions of half the 950 held-out 64-pixel emoji against the
+   other half).
 
 Results go to `--output-dir` as results.json, one entry per run, written
 after each run; a rerun skips the runs already there, so a killed report
@@ -125,12 +127,11 @@ def write_tables(results, path):
              f"{fashion['fid_vqgan_round_trip']:.2f} |"), ""]
     emoji = results.get("shipped:emoji_128")
     if emoji:
-        fidelity = emoji["prompt_fidelity"]
         lines += [
             "## emoji_128 (the bundled cascade)", "",
             "| prompts | images | prompt fidelity |", "|---|---|---|"]
         lines += [f"| {k} | {emoji['images'][k]} | {v:.1%} |"
-                  for k, v in fidelity.items()]
+                  for k, v in emoji["prompt_fidelity"].items()]
         lines += [
             "", (f"Judge on the held-out real emoji: "
                  f"{emoji['judge_real_accuracy']:.1%}; on them after the "
@@ -142,29 +143,30 @@ def write_tables(results, path):
                  f"trip of real images {emoji['fid_vqgan_round_trip']:.1f}."),
             ""]
     for model in ABLATION_MODELS:
+        groups = {group: ablation_runs(results, model, runs)
+                  for group, runs in GROUPS.items()}
+        groups = {group: done for group, done in groups.items() if done}
+        if not groups:
+            continue
         defaults = default_settings(model)
-        for group, runs in GROUPS.items():
-            done = ablation_runs(results, model, runs)
-            if not done:
-                continue
-            some = next(iter(done.values()))
-            asked = some.get("images")
-            asked = asked["training_prompts"] if isinstance(asked, dict) else (
-                asked)
-            lines += [
-                f"## Decoding ablation: {group} ({model})", "",
-                (f"Defaults: {defaults['schedule']} schedule, "
-                 f"{defaults['num_steps']} steps, guidance "
-                 f"{defaults['guidance_scale']} "
-                 f"({defaults['guidance_schedule']}). {asked} images for "
-                 f"fidelity (the judge: {some['judge_real_accuracy']:.1%} "
-                 f"on held-out real images, "
-                 f"{some['judge_vqgan_round_trip_accuracy']:.1%} on their "
-                 f"VQGAN round trip); FID of the generated images against "
-                 f"as many held-out real ones (two real halves: "
-                 f"{some['fid_real_halves']:.1f})."), "",
-                f"| {group} | fidelity | FID | FID / floor |",
-                "|---|---|---|---|"]
+        some = next(iter(next(iter(groups.values())).values()))
+        asked = some["images"]
+        asked = asked["training_prompts"] if isinstance(asked, dict) else asked
+        lines += [
+            f"## Decoding ablation: {model}", "",
+            (f"Each setting changed alone from the defaults: "
+             f"{defaults['schedule']} schedule, {defaults['num_steps']} "
+             f"steps, guidance {defaults['guidance_scale']} "
+             f"({defaults['guidance_schedule']}). {asked} images for "
+             f"fidelity (the judge: {some['judge_real_accuracy']:.1%} on "
+             f"held-out real images, "
+             f"{some['judge_vqgan_round_trip_accuracy']:.1%} on their VQGAN "
+             f"round trip); FID of the generated images "
+             f"against as many held-out real ones (two real halves: "
+             f"{some['fid_real_halves']:.1f})."), ""]
+        for group, done in groups.items():
+            lines += [f"| {group} | fidelity | FID | FID / floor |",
+                      "|---|---|---|---|"]
             lines += [f"| {label} | {fidelity(r):.1%} | {r['fid']:.1f} | "
                       f"{r['fid_over_floor']:.2f} |"
                       for label, r in done.items()]
