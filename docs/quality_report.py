@@ -5,17 +5,17 @@
    knows, with training-style prompts, paraphrases and synonyms; FID
    against the held-out 128-pixel emoji).
 2. MaskGIT's decoding ablation (its Table 3 and Fig. 3) and Muse's guidance
-   ablation, each setting changed alone from the model's own defaults
-   (its config's sampler): every mask schedule; 4, 8, 12 and 24 steps;
-   guidance 0, constant, rising linearly (to the default scale). On two
+   ablation, each setting changed alone from the model's own defaults (its
+   config's sampler): every mask schedule; 4, 8, 12 and 24 steps; guidance
+   0, constant, rising linearly (to the default scale); and the defaults
+   with a second seed, how far two runs of one setting differ. On two
    models: fashion_32 (class-conditional, like MaskGIT's ImageNet table;
-   100 images per class for class fidelity, and for FID against 1,000
-   test images)
-   and emoji_64 (the base stage of the bundled cascade, the stage the mask
-   and guidance schedules drive; prompt fidelity on training-style prompts
-   for `--ablation-classes` evenly spaced emoji; FID of images generated
-   for the captions of half the 950 held-out 64-pixel emoji against the
-   other half).
+   100 images per class for class fidelity, and for FID against 1,000 test
+   images) and emoji_64 (the base stage of the bundled cascade, the stage
+   the mask and guidance schedules drive; prompt fidelity on
+   training-style prompts for `--ablation-classes` evenly spaced emoji;
+   FID of images generated for the captions of half the 950 held-out
+   64-pixel emoji against the other half).
 
 Results go to `--output-dir` as results.json, one entry per run, written
 after each run; a rerun skips the runs already there, so a killed report
@@ -49,6 +49,9 @@ GROUPS = {
     "guidance": {"0": {"guidance_scale": 0.0},
                  "constant": {"guidance_schedule": "constant"},
                  "rising": {"guidance_schedule": "linear"}},
+    # The defaults again with another seed (other images, other real
+    # halves): how far apart two runs of one setting land.
+    "seed": {"0": {}, "1": {"seed": 1}},
 }
 
 
@@ -63,10 +66,12 @@ def default_settings(model):
 
 def run_key(model, changes):
     """results.json key of an ablation run: the model and its full
-    settings, so the default (in every group) runs once."""
+    settings (and seed, unless 0), so the default (in every group) runs
+    once."""
     settings = {**default_settings(model), **changes}
+    seed = f",seed={changes['seed']}" if changes.get("seed") else ""
     return f"ablation:{model}:" + ",".join(
-        f"{k}={settings[k]}" for k in SETTINGS)
+        f"{k}={settings[k]}" for k in SETTINGS) + seed
 
 
 def fidelity(report):
@@ -94,7 +99,8 @@ def run_ablation(model, changes, pipe, fid_features, args):
     pipe = pipe.with_sampler(schedule=settings["schedule"],
                              guidance_schedule=settings["guidance_schedule"])
     report, _ = quality.evaluate(
-        pipe, judge, real, per_class=100, num_classes=args.ablation_classes,
+        pipe, judge, real, seed=changes.get("seed", 0), per_class=100,
+        num_classes=args.ablation_classes,
         prompt_sets=("training_prompts",), batch_size=args.batch_size,
         fid_features=fid_features, num_steps=settings["num_steps"],
         guidance_scale=settings["guidance_scale"])
@@ -181,7 +187,7 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(len(ABLATION_MODELS), len(GROUPS),
-                                figsize=(13, 3.6 * len(ABLATION_MODELS)),
+                                figsize=(16, 3.6 * len(ABLATION_MODELS)),
                                 squeeze=False)
     for row, model in zip(axes, ABLATION_MODELS):
         for axis, (group, runs) in zip(row, GROUPS.items()):
