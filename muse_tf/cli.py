@@ -359,10 +359,12 @@ def build_parser():
         "generated images that a classifier trained on real images (the "
         "judge) labels with what was asked for, beside the judge's accuracy "
         "on the held-out real images and on them after the model's VQGAN "
-        "encoded and decoded them (what its tokens keep). A text model is asked for every emoji "
-        "the judge knows, with training-style prompts, with paraphrases it "
-        "never saw, and by synonyms (Unicode names); a class-conditional "
-        "model for --per-class images of each class.")
+        "encoded and decoded them (what its tokens keep). A text model is "
+        "asked for every emoji the judge knows, with training-style "
+        "prompts, with paraphrases it never saw, and by synonyms (Unicode "
+        "names); a class-conditional model for --per-class images of each "
+        "class. The report also gives the FID of the real images' VQGAN "
+        "round trips.")
     evl.add_argument("--model", default=DEFAULT_MODEL,
                      help="bundled model name (text or class-conditional) or "
                      f"model directory (default {DEFAULT_MODEL})")
