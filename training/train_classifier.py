@@ -25,6 +25,7 @@ from muse_tf.models.classifier import (
     ImageClassifier,
     InceptionProbe,
     augmentation,
+    compile_for_training,
 )
 
 
@@ -60,12 +61,8 @@ def augmented(images, flip):
 
 def train_cnn(args, train, test, num_classes, flip):
     model = ImageClassifier(num_classes, train[0].shape[1], flip=flip)
-    steps = args.epochs * -(-len(train[0]) // args.batch_size)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(
-            args.learning_rate, steps)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"])
+    compile_for_training(model, args.learning_rate,
+                         args.epochs * -(-len(train[0]) // args.batch_size))
     model.fit(*train, batch_size=args.batch_size, epochs=args.epochs,
               validation_data=test, verbose="auto")
     return model

@@ -37,6 +37,16 @@ def augmentation(flip):
     return keras.Sequential(layers, name="augment")
 
 
+def compile_for_training(model, learning_rate, steps):
+    """AdamW with a cosine decay over `steps`, cross-entropy on logits,
+    accuracy: how either kind of judge is trained."""
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"])
+
+
 def _check_images(images, size):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
@@ -134,12 +144,8 @@ class InceptionProbe(keras.Model):
         """Standardises with `features`' statistics, then trains the head
         with AdamW; `validation`: (features, labels) reported each epoch."""
         self.normalise.adapt(features)
-        steps = epochs * -(-len(features) // batch_size)
-        self.compile(
-            optimizer=keras.optimizers.AdamW(
-                keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"])
+        compile_for_training(self, learning_rate,
+                             epochs * -(-len(features) // batch_size))
         self.fit(features, labels, batch_size=batch_size, epochs=epochs,
                  validation_data=validation, verbose=2)
 
