@@ -15,16 +15,24 @@ step.
 import tensorflow as tf
 
 
-def apply_reduced_gradient(optimizer, grads, variables, clip_norm=None):
+def apply_reduced_gradient(optimizer, grads, variables, schedule,
+                           clip_norm=None):
     """Applies an all-reduced (global) gradient, clipped per variable.
 
     Args:
-      optimizer: a built Keras optimizer created under the strategy.
+      optimizer: a built Keras optimizer created under the strategy, with a
+        float learning rate (a variable).
       grads: the global gradient (the same on every replica).
       variables: the variables it belongs to.
+      schedule: a Keras LearningRateSchedule, evaluated once per step into
+        the optimizer's learning-rate variable. (Given to the optimizer
+        itself, it would be evaluated again for each variable's update:
+        AdamW's weight decay reads it per variable, and each reading traces
+        the warm-up cond again, about a quarter of a trainer's tracing.)
       clip_norm: clip each variable's gradient to this norm (what Keras's
         `clipnorm` does, but after the all-reduce).
     """
+    optimizer.learning_rate = schedule(optimizer.iterations)
     if clip_norm is not None:
         grads = [tf.clip_by_norm(g, clip_norm) for g in grads]
     replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -53,17 +61,25 @@ def first_replica(strategy, metrics):
 
 
 class ReplicatedTrainer:
-    """Runs a subclass's `_replica_step(batch) -> {name: scalar}` under
-    `self.strategy`, several steps per graph call."""
+    """Runs a subclass's `_replica_step(batch) -> {name: float32 scalar}`
+    under `self.strategy`, several steps per graph call. The subclass names
+    its metrics in METRICS: the step loop carries them from step to step,
+    so the step is traced once (tracing it a second time for the last
+    step's metrics doubled the start-up: graph building and optimizing
+    the Keras optimizer's per-variable updates cost more than the first
+    steps themselves)."""
+
+    METRICS = ()
 
     def _build_step_loop(self):
         self._train_steps = tf.function(self._steps)
 
     def _steps(self, iterator, num_steps):
-        for _ in tf.range(num_steps - 1):
-            self.strategy.run(self._replica_step, args=(next(iterator),))
-        return first_replica(self.strategy, self.strategy.run(
-            self._replica_step, args=(next(iterator),)))
+        metrics = {name: tf.constant(0.0) for name in self.METRICS}
+        for _ in tf.range(num_steps):
+            metrics = first_replica(self.strategy, self.strategy.run(
+                self._replica_step, args=(next(iterator),)))
+        return metrics
 
     def distribute(self, dataset):
         """A dataset of global batches, split across the replicas."""

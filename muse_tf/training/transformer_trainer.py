@@ -82,13 +82,14 @@ class TransformerTrainer(ReplicatedTrainer):
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.model = self.build_model(config)
-            schedule = keras.optimizers.schedules.CosineDecay(
+            self.schedule = keras.optimizers.schedules.CosineDecay(
                 0.0, tc.decay_steps, warmup_target=tc.learning_rate,
                 warmup_steps=tc.warmup_steps)
             # No clipnorm here: Keras would clip each replica's share of
-            # the gradient; _replica_step clips the all-reduced one.
+            # the gradient; _replica_step clips the all-reduced one. The
+            # learning rate is the schedule's, set by each step.
             self.optimizer = keras.optimizers.AdamW(
-                schedule, weight_decay=tc.weight_decay, beta_1=tc.beta_1,
+                0.0, weight_decay=tc.weight_decay, beta_1=tc.beta_1,
                 beta_2=tc.beta_2)
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(
@@ -165,18 +166,21 @@ class TransformerTrainer(ReplicatedTrainer):
                           tf.reduce_sum(correct * weights)])
         return tape.gradient(loss_sum, variables), stats
 
+    METRICS = ("loss/masked_token", "accuracy/masked_token", "learning_rate")
+
     def _replica_step(self, batch):
         local_batch = batch["tokens"].shape[0]
         grads, stats = all_reduce_sum(self._local_gradients(
             batch, *replica_rows(local_batch)))
         count = tf.maximum(stats[1], 1.0)
         apply_reduced_gradient(self.optimizer, [g / count for g in grads],
-                               self.model.trainable_variables,
+                               self.model.trainable_variables, self.schedule,
                                clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         return {"loss/masked_token": stats[0] / count,
                 "accuracy/masked_token": stats[2] / count,
-                "learning_rate": self.optimizer.learning_rate}
+                "learning_rate": tf.convert_to_tensor(
+                    self.optimizer.learning_rate)}
 
 
 class SuperResTrainer(TransformerTrainer):

@@ -65,16 +65,17 @@ class VQGANTrainer(ReplicatedTrainer):
             self.discriminator(tf.zeros([1, config.image_size,
                                          config.image_size, 3]))
 
-            schedule = keras.optimizers.schedules.CosineDecay(
+            self.schedule = keras.optimizers.schedules.CosineDecay(
                 0.0, tc.decay_steps, alpha=0.1,
                 warmup_target=tc.learning_rate,
                 warmup_steps=tc.warmup_steps)
             # One Adam over both networks: Adam is per-variable, so this is
             # two optimizers with the same settings, with one all-reduce
             # per update instead of two whose order would have to match on
-            # every replica.
+            # every replica. The learning rate is the schedule's, set by
+            # each step.
             self.optimizer = keras.optimizers.Adam(
-                schedule, beta_1=tc.beta_1, beta_2=tc.beta_2)
+                0.0, beta_1=tc.beta_1, beta_2=tc.beta_2)
             # Built now so a checkpoint restores its slots eagerly.
             self.optimizer.build(self._variables())
             self.step = tf.Variable(
@@ -126,16 +127,21 @@ class VQGANTrainer(ReplicatedTrainer):
         return g_grads, d_grads, {k: v / replicas
                                   for k, v in shares.items()}, code_counts
 
+    METRICS = ("loss/total", "loss/reconstruction", "loss/quantizer",
+               "loss/generator_adversarial", "loss/discriminator",
+               "codebook/used_in_batch", "learning_rate")
+
     def _replica_step(self, images):
         """images: float32 [B, H, W, 3] in [-1, 1]. Returns scalar metrics."""
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         g_grads, d_grads, metrics, code_counts = all_reduce_sum(
             self._local_gradients(images, replicas))
         apply_reduced_gradient(self.optimizer, g_grads + d_grads,
-                               self._variables(),
+                               self._variables(), self.schedule,
                                clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         metrics["codebook/used_in_batch"] = tf.reduce_sum(
             tf.cast(code_counts > 0, tf.float32))
-        metrics["learning_rate"] = self.optimizer.learning_rate
+        metrics["learning_rate"] = tf.convert_to_tensor(
+            self.optimizer.learning_rate)
         return metrics
