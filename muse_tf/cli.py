@@ -373,8 +373,9 @@ def build_parser():
                      "train_classifier.py; default: the bundled model's)")
     evl.add_argument("--real", default=None,
                      help="held-out real images: fashion_mnist:SPLIT or "
-                     "emoji_captions/CONFIG:SPLIT (default: the bundled "
-                     "model's)")
+                     "emoji_captions/CONFIG:SPLIT, the split optionally "
+                     "sliced as in TFDS (test[:2000]: its first 2000 "
+                     "images; default: the bundled model's)")
     evl.add_argument("--data-dir", default=None,
                      help="TFDS data directory of the emoji data (default: "
                      "~/tensorflow_datasets, as muse-tf prepare-data)")

@@ -52,22 +52,36 @@ def judge_and_real(model, judge=None, real=None):
 def load_real(spec, image_size, data_dir=None):
     """Held-out real images of a spec: "fashion_mnist:SPLIT" -> (images,
     labels); "emoji_captions/CONFIG:SPLIT" (in the TFDS `data_dir`) ->
-    (images, emoji names, style names)."""
+    (images, emoji names, style names). A split may end in "[:N]" (as in
+    TFDS), for its first N images only."""
     kind, _, split = spec.partition(":")
+    split, count = _split_and_count(split or "test", spec)
     if kind == "fashion_mnist":
         from muse_tf.data import fashion_mnist
-        images, labels = fashion_mnist.load(split or "test")
-        return images, labels
+        images, labels = fashion_mnist.load(split)
+        return images[:count], labels[:count]
     if kind.startswith("emoji_captions/"):
         from muse_tf.data import emoji_captions
         images, names, styles = emoji_captions.load_labelled(
-            split or "test", kind.partition("/")[2], data_dir)
+            split, kind.partition("/")[2], data_dir)
         if images.shape[1] != image_size:
             raise ValueError(f"{spec} holds {images.shape[1]}-pixel images;"
                              f" the model makes {image_size}-pixel ones")
-        return images, names, styles
+        return images[:count], names[:count], styles[:count]
     raise ValueError(f"unknown held-out data {spec!r}: expected "
                      "fashion_mnist:SPLIT or emoji_captions/CONFIG:SPLIT")
+
+
+def _split_and_count(split, spec):
+    """"test" -> ("test", None); "test[:2000]" -> ("test", 2000)."""
+    name, bracket, rest = split.partition("[:")
+    if not bracket:
+        return split, None
+    if not (rest.endswith("]") and rest[:-1].isdigit()
+            and int(rest[:-1]) > 0):
+        raise ValueError(f"{spec!r}: a split's slice must be [:N] with N "
+                         "a positive integer")
+    return name, int(rest[:-1])
 
 
 def fidelity_prompts(class_names, synonyms, num_classes=None):
