@@ -10,7 +10,6 @@ A model directory holds `config.json` (a `ClassModelConfig`),
 `class_transformer.weights.h5` and `vqgan.weights.h5`.
 """
 
-import dataclasses
 import json
 import os
 
@@ -22,6 +21,7 @@ from muse_tf.configs import (
     ClassModelConfig,
     check_guidance_scale,
     check_num_steps,
+    replace_sampler,
 )
 from muse_tf.data.pipeline import to_model_range, to_uint8
 from muse_tf.models.class_conditional import (
@@ -73,9 +73,8 @@ class ClassToImage(tf.Module):
     def with_sampler(self, **changes):
         """The same model (weights shared) decoding with other sampler
         settings, e.g. `schedule="linear"` (MaskGIT's schedule ablation)."""
-        config = dataclasses.replace(self.config, sampler=dataclasses.replace(
-            self.config.sampler, **changes))
-        return type(self)(config, self.model, self.vqgan)
+        return type(self)(replace_sampler(self.config, **changes),
+                          self.model, self.vqgan)
 
     def save(self, model_dir):
         os.makedirs(model_dir, exist_ok=True)

@@ -420,6 +420,13 @@ PRESETS = {
 }
 
 
+def replace_sampler(config, **changes):
+    """A ModelConfig or ClassModelConfig with `changes` to its sampler
+    settings: the same model, decoding otherwise."""
+    return dataclasses.replace(config, sampler=dataclasses.replace(
+        config.sampler, **changes))
+
+
 def get_preset(name: str):
     """Returns the preset called `name`, or raises a ValueError naming it."""
     if name not in PRESETS:

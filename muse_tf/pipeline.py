@@ -27,7 +27,12 @@ import numpy as np
 import tensorflow as tf
 
 from muse_tf import editing
-from muse_tf.configs import ModelConfig, check_guidance_scale, check_num_steps
+from muse_tf.configs import (
+    ModelConfig,
+    check_guidance_scale,
+    check_num_steps,
+    replace_sampler,
+)
 from muse_tf.data.pipeline import downsample, to_model_range, to_uint8
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
@@ -170,9 +175,8 @@ class TextToImage(tf.Module):
         """The same model (weights shared, nothing copied) decoding its base
         stage with other sampler settings, e.g. `schedule="linear"` or
         `guidance_schedule="constant"` (the papers' decoding ablations)."""
-        config = dataclasses.replace(self.config, sampler=dataclasses.replace(
-            self.config.sampler, **changes))
-        return type(self)(config, self.transformer, self.vqgan,
+        return type(self)(replace_sampler(self.config, **changes),
+                          self.transformer, self.vqgan,
                           self.text_encoder, self.super_res,
                           self.high_res_vqgan)
 
