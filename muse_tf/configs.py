@@ -34,6 +34,9 @@ class VQGANConfig(_Serializable):
     The downsampling factor is `2 ** (len(channel_multipliers) - 1)`.
     `decoder_channels` and `decoder_res_blocks` (0: as the encoder's) make
     Muse's larger decoder, fine-tuned with the encoder and codebook frozen.
+    `grey` is for grey data (R = G = B, e.g. Fashion-MNIST): the decoder
+    draws one channel and repeats it, so no reconstruction can carry the
+    colour specks a three-channel decoder leaves on grey images.
     """
 
     image_size: int = 256
@@ -45,6 +48,7 @@ class VQGANConfig(_Serializable):
     commitment_cost: float = 0.25
     decoder_channels: int = 0
     decoder_res_blocks: int = 0
+    grey: bool = False
 
     def __post_init__(self):
         if not self.channel_multipliers:
@@ -396,7 +400,7 @@ PRESETS = {
     "fashion_32": ClassModelConfig(
         vqgan=VQGANConfig(image_size=32, base_channels=32,
                           channel_multipliers=(1, 2, 2), num_res_blocks=1,
-                          codebook_size=256, embedding_dim=32),
+                          codebook_size=256, embedding_dim=32, grey=True),
         transformer=TransformerConfig(
             codebook_size=256, image_tokens_per_side=8, hidden_dim=256,
             num_layers=4, num_heads=4, mlp_dim=1024, dropout=0.0,

@@ -68,14 +68,16 @@ class VQGANEncoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="muse_tf")
 class VQGANDecoder(keras.layers.Layer):
-    """Code vectors [B, h, w, D] -> images [B, H, W, 3] (unclipped)."""
+    """Code vectors [B, h, w, D] -> images [B, H, W, 3] (unclipped); with
+    `grey`, one drawn channel repeated three times."""
 
     def __init__(self, base_channels, channel_multipliers, num_res_blocks,
-                 **kwargs):
+                 grey=False, **kwargs):
         super().__init__(**kwargs)
         self.base_channels = int(base_channels)
         self.channel_multipliers = tuple(channel_multipliers)
         self.num_res_blocks = int(num_res_blocks)
+        self.grey = bool(grey)
         width = self.base_channels * self.channel_multipliers[-1]
         self.conv_in = keras.layers.Conv2D(width, 3, padding="same",
                                            name="conv_in")
@@ -97,20 +99,21 @@ class VQGANDecoder(keras.layers.Layer):
         self.norm_out = keras.layers.GroupNormalization(
             min(32, self.base_channels * self.channel_multipliers[0]),
             name="norm_out")
-        self.conv_out = keras.layers.Conv2D(3, 3, padding="same",
-                                            name="conv_out")
+        self.conv_out = keras.layers.Conv2D(1 if self.grey else 3, 3,
+                                            padding="same", name="conv_out")
 
     def call(self, codes):
         x = self.conv_in(codes)
         for block in self.blocks:
             x = block(x)
-        return self.conv_out(keras.activations.silu(self.norm_out(x)))
+        images = self.conv_out(keras.activations.silu(self.norm_out(x)))
+        return tf.repeat(images, 3, axis=-1) if self.grey else images
 
     def get_config(self):
         config = super().get_config()
         config.update(base_channels=self.base_channels,
                       channel_multipliers=self.channel_multipliers,
-                      num_res_blocks=self.num_res_blocks)
+                      num_res_blocks=self.num_res_blocks, grey=self.grey)
         return config
 
 
@@ -134,7 +137,8 @@ class VQGAN(ExportedByMuseServing, keras.Model):
                                          c.commitment_cost, name="quantizer")
         self.decoder = VQGANDecoder(c.decoder_base_channels,
                                     c.channel_multipliers,
-                                    c.decoder_num_res_blocks, name="decoder")
+                                    c.decoder_num_res_blocks, grey=c.grey,
+                                    name="decoder")
         self.build_for_size(c.image_size)
 
     def build_for_size(self, image_size):

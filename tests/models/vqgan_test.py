@@ -1,6 +1,9 @@
+import dataclasses
+
 import pytest
 import tensorflow as tf
 
+from muse_tf.configs import VQGANConfig
 from muse_tf.models.vqgan import VQGAN
 
 
@@ -20,6 +23,21 @@ def test_encode_decode_shapes(tiny_config, vqgan):
     decoded = vqgan.decode(ids)
     assert decoded.shape == images.shape
     assert float(tf.reduce_max(tf.abs(decoded))) <= 1.0
+
+
+def test_a_grey_vqgan_decodes_grey_images_and_round_trips_its_config(
+        tiny_config):
+    grey = VQGAN(dataclasses.replace(tiny_config.vqgan, grey=True))
+    assert grey.decoder.conv_out.kernel.shape[-1] == 1
+    c = tiny_config.vqgan
+    decoded = grey.decode(tf.random.uniform(
+        [2, c.tokens_per_side, c.tokens_per_side], 0, c.codebook_size,
+        tf.int32))
+    assert decoded.shape[-1] == 3
+    # Random weights, yet no pixel has colour: R = G = B.
+    tf.debugging.assert_equal(decoded[..., :1], decoded[..., 1:2])
+    tf.debugging.assert_equal(decoded[..., :1], decoded[..., 2:])
+    assert VQGANConfig.from_dict(grey.config.to_dict()).grey
 
 
 def test_fully_convolutional_encodes_other_sizes(tiny_config, vqgan):
