@@ -40,27 +40,36 @@ def test_generate_reports_bad_input_as_an_error(tiny_pipeline, tmp_path,
     assert "num_steps must be a positive integer" in capsys.readouterr().err
 
 
-def test_editing_commands_write_pngs(tiny_cascade, tmp_path):
+def test_editing_commands_write_pngs(tiny_pipeline, tiny_cascade, tmp_path):
+    """Inpainting on the tiny cascade (with its super-res flags), outpainting
+    and editing on the tiny base model (each command compiles its own
+    graph; a cascade's is about twice a base model's)."""
     import numpy as np
-    model_dir = str(tmp_path / "model")
-    tiny_cascade.save(model_dir)
-    image = np.full((32, 32, 3), 200, np.uint8)
-    mask = np.zeros((32, 32, 1), np.uint8)
-    mask[:8] = 255
-    tf.io.write_file(str(tmp_path / "in.png"), tf.io.encode_png(image))
-    tf.io.write_file(str(tmp_path / "mask.png"), tf.io.encode_png(mask))
-    common = ["--model", model_dir, "--super-res-steps", "2"]
-    for command in (["inpaint", str(tmp_path / "in.png"),
-                     str(tmp_path / "mask.png"), "a cat", "--num-steps", "2"],
-                    ["outpaint", str(tmp_path / "in.png"), "a cat",
-                     "--direction", "up", "--num-steps", "2"],
-                    ["edit", str(tmp_path / "in.png"), "a cat",
-                     "--iterations", "2"]):
+    models = {"base": tiny_pipeline, "cascade": tiny_cascade}
+    for name, pipe in models.items():
+        pipe.save(str(tmp_path / name))
+        size = pipe.image_size
+        tf.io.write_file(str(tmp_path / f"{name}.png"), tf.io.encode_png(
+            np.full((size, size, 3), 200, np.uint8)))
+        mask = np.zeros((size, size, 1), np.uint8)
+        mask[:size // 4] = 255
+        tf.io.write_file(str(tmp_path / f"{name}_mask.png"),
+                         tf.io.encode_png(mask))
+
+    def run(name, command, *flags):
         out = str(tmp_path / command[0])
-        assert cli.main(command + common + ["--output", out]) == 0
+        assert cli.main([command[0], str(tmp_path / f"{name}.png"),
+                         *command[1:], "--model", str(tmp_path / name),
+                         *flags, "--output", out]) == 0
         written = tf.io.decode_png(tf.io.read_file(
             os.path.join(out, "000_a-cat.png")))
-        assert written.shape == (32, 32, 3)
+        assert written.shape == (models[name].image_size,) * 2 + (3,)
+
+    run("cascade", ["inpaint", str(tmp_path / "cascade_mask.png"), "a cat"],
+        "--num-steps", "2", "--super-res-steps", "2")
+    run("base", ["outpaint", "a cat", "--direction", "up"],
+        "--num-steps", "2")
+    run("base", ["edit", "a cat"], "--iterations", "2")
 
 
 def test_inpaint_reports_an_empty_mask_as_an_error(tiny_cascade, tmp_path,

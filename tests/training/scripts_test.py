@@ -2,6 +2,7 @@
 resumed runs, two workers on 127.0.0.1, token shards, samples, EMA and
 export. Tiny preset, a folder of generated images."""
 
+import dataclasses
 import json
 import os
 import re
@@ -224,7 +225,19 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
         vqgan_run, image_folder, tmp_path):
     """Base model -> high-res VQGAN -> super-res transformer -> larger
     decoder, each joining one cascade model directory."""
+    from muse_tf.configs import get_preset
+    from muse_tf.models.vqgan import VQGAN
+    from muse_tf.training.checkpointing import restore_model
+
     model_dir = str(tmp_path / "model")
+    # The base model the stages join: the run's VQGAN and an untrained
+    # base transformer (train_transformer.py --model-dir writes one in
+    # test_transformer_script_trains_on_token_shards_samples_and_exports).
+    preset = get_preset("tiny_cascade")
+    vqgan = VQGAN(preset.vqgan, name="vqgan")
+    restore_model(vqgan, os.path.join(vqgan_run[0], "checkpoints"), "vqgan")
+    TextToImage(dataclasses.replace(preset, super_res=None),
+                vqgan=vqgan).save(model_dir)
 
     def command(script, name, *flags):
         return [sys.executable, os.path.join(TRAINING, script), "--preset",
@@ -232,8 +245,6 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
                 f"folder:{image_folder}", "--batch-size", "4",
                 "--steps-per-call", "2", *flags]
 
-    _run(command("train_transformer.py", "base", "--vqgan", vqgan_run[0],
-                 "--num-steps", "2", "--model-dir", model_dir))
     _run(command("train_vqgan.py", "high_res", "--stage", "high_res",
                  "--num-steps", "4", "--disc-channels", "8"))
     _run(command("train_transformer.py", "super_res", "--stage",
