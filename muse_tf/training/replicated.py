@@ -31,12 +31,17 @@ def apply_reduced_gradient(optimizer, grads, variables, schedule,
         the warm-up cond again, about a quarter of a trainer's tracing.)
       clip_norm: clip each variable's gradient to this norm (what Keras's
         `clipnorm` does, but after the all-reduce).
+
+    Returns:
+      The learning rate of this step (for the step's metrics).
     """
-    optimizer.learning_rate = schedule(optimizer.iterations)
+    learning_rate = schedule(optimizer.iterations)
+    optimizer.learning_rate = learning_rate
     if clip_norm is not None:
         grads = [tf.clip_by_norm(g, clip_norm) for g in grads]
     replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     optimizer.apply([g / replicas for g in grads], variables)
+    return learning_rate
 
 
 def all_reduce_sum(values):

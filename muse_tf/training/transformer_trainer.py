@@ -173,14 +173,14 @@ class TransformerTrainer(ReplicatedTrainer):
         grads, stats = all_reduce_sum(self._local_gradients(
             batch, *replica_rows(local_batch)))
         count = tf.maximum(stats[1], 1.0)
-        apply_reduced_gradient(self.optimizer, [g / count for g in grads],
-                               self.model.trainable_variables, self.schedule,
-                               clip_norm=self.train_config.clipnorm)
+        learning_rate = apply_reduced_gradient(
+            self.optimizer, [g / count for g in grads],
+            self.model.trainable_variables, self.schedule,
+            clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         return {"loss/masked_token": stats[0] / count,
                 "accuracy/masked_token": stats[2] / count,
-                "learning_rate": tf.convert_to_tensor(
-                    self.optimizer.learning_rate)}
+                "learning_rate": learning_rate}
 
 
 class SuperResTrainer(TransformerTrainer):

@@ -136,12 +136,10 @@ class VQGANTrainer(ReplicatedTrainer):
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         g_grads, d_grads, metrics, code_counts = all_reduce_sum(
             self._local_gradients(images, replicas))
-        apply_reduced_gradient(self.optimizer, g_grads + d_grads,
-                               self._variables(), self.schedule,
-                               clip_norm=self.train_config.clipnorm)
+        metrics["learning_rate"] = apply_reduced_gradient(
+            self.optimizer, g_grads + d_grads, self._variables(),
+            self.schedule, clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         metrics["codebook/used_in_batch"] = tf.reduce_sum(
             tf.cast(code_counts > 0, tf.float32))
-        metrics["learning_rate"] = tf.convert_to_tensor(
-            self.optimizer.learning_rate)
         return metrics
