@@ -12,36 +12,66 @@ divided by the replica count instead, so their sum is that gradient exactly
 step.
 """
 
+import keras
 import tensorflow as tf
 
 
-def apply_reduced_gradient(optimizer, grads, variables, schedule,
+class OncePerStep(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule evaluated once per step.
+
+    Keras evaluates an optimizer's schedule each time it reads the learning
+    rate: AdamW's weight decay reads it for every variable, and each reading
+    traced the warm-up cond again (about a quarter of a trainer's tracing).
+    `apply_reduced_gradient` evaluates `schedule` once into `value`, which
+    the optimizer then reads. `value` belongs to this object, not to the
+    optimizer: a float learning rate would add a variable to the
+    optimizer's checkpointed list and shift every slot's position, so
+    checkpoints written with a plain schedule would no longer restore.
+    Create it under the strategy's scope, like the optimizer.
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+        self.value = tf.Variable(
+            0.0, trainable=False, name="learning_rate",
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+    def __call__(self, step):
+        del step  # The value was set for this step.
+        return tf.identity(self.value)
+
+    def update(self, step):
+        """Evaluates the schedule at `step` into `value`; returns it."""
+        learning_rate = self.schedule(step)
+        self.value.assign(learning_rate)
+        return learning_rate
+
+    def get_config(self):
+        return {"schedule": keras.optimizers.schedules.serialize(
+            self.schedule)}
+
+
+def apply_reduced_gradient(optimizer, grads, variables, learning_rate,
                            clip_norm=None):
     """Applies an all-reduced (global) gradient, clipped per variable.
 
     Args:
-      optimizer: a built Keras optimizer created under the strategy, with a
-        float learning rate (a variable).
+      optimizer: a built Keras optimizer created under the strategy.
       grads: the global gradient (the same on every replica).
       variables: the variables it belongs to.
-      schedule: a Keras LearningRateSchedule, evaluated once per step into
-        the optimizer's learning-rate variable. (Given to the optimizer
-        itself, it would be evaluated again for each variable's update:
-        AdamW's weight decay reads it per variable, and each reading traces
-        the warm-up cond again, about a quarter of a trainer's tracing.)
+      learning_rate: the optimizer's `OncePerStep` learning rate.
       clip_norm: clip each variable's gradient to this norm (what Keras's
         `clipnorm` does, but after the all-reduce).
 
     Returns:
       The learning rate of this step (for the step's metrics).
     """
-    learning_rate = schedule(optimizer.iterations)
-    optimizer.learning_rate = learning_rate
+    rate = learning_rate.update(optimizer.iterations)
     if clip_norm is not None:
         grads = [tf.clip_by_norm(g, clip_norm) for g in grads]
     replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     optimizer.apply([g / replicas for g in grads], variables)
-    return learning_rate
+    return rate
 
 
 def all_reduce_sum(values):

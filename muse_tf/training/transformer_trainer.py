@@ -33,6 +33,7 @@ from muse_tf.models.transformer import MuseTransformer
 from muse_tf.sampling.mask_schedule import random_mask, sample_mask_rate
 from muse_tf.training.checkpointing import model_variables
 from muse_tf.training.replicated import (
+    OncePerStep,
     ReplicatedTrainer,
     all_reduce_sum,
     apply_reduced_gradient,
@@ -82,15 +83,15 @@ class TransformerTrainer(ReplicatedTrainer):
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.model = self.build_model(config)
-            self.schedule = keras.optimizers.schedules.CosineDecay(
-                0.0, tc.decay_steps, warmup_target=tc.learning_rate,
-                warmup_steps=tc.warmup_steps)
+            self.learning_rate = OncePerStep(
+                keras.optimizers.schedules.CosineDecay(
+                    0.0, tc.decay_steps, warmup_target=tc.learning_rate,
+                    warmup_steps=tc.warmup_steps))
             # No clipnorm here: Keras would clip each replica's share of
-            # the gradient; _replica_step clips the all-reduced one. The
-            # learning rate is the schedule's, set by each step.
+            # the gradient; _replica_step clips the all-reduced one.
             self.optimizer = keras.optimizers.AdamW(
-                0.0, weight_decay=tc.weight_decay, beta_1=tc.beta_1,
-                beta_2=tc.beta_2)
+                self.learning_rate, weight_decay=tc.weight_decay,
+                beta_1=tc.beta_1, beta_2=tc.beta_2)
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(
                 0, dtype=tf.int64, name="step",
@@ -175,7 +176,7 @@ class TransformerTrainer(ReplicatedTrainer):
         count = tf.maximum(stats[1], 1.0)
         learning_rate = apply_reduced_gradient(
             self.optimizer, [g / count for g in grads],
-            self.model.trainable_variables, self.schedule,
+            self.model.trainable_variables, self.learning_rate,
             clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         return {"loss/masked_token": stats[0] / count,

@@ -23,6 +23,7 @@ from muse_tf.models.discriminator import PatchDiscriminator
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.training.checkpointing import model_variables
 from muse_tf.training.replicated import (
+    OncePerStep,
     ReplicatedTrainer,
     all_reduce_sum,
     apply_reduced_gradient,
@@ -65,17 +66,17 @@ class VQGANTrainer(ReplicatedTrainer):
             self.discriminator(tf.zeros([1, config.image_size,
                                          config.image_size, 3]))
 
-            self.schedule = keras.optimizers.schedules.CosineDecay(
-                0.0, tc.decay_steps, alpha=0.1,
-                warmup_target=tc.learning_rate,
-                warmup_steps=tc.warmup_steps)
+            self.learning_rate = OncePerStep(
+                keras.optimizers.schedules.CosineDecay(
+                    0.0, tc.decay_steps, alpha=0.1,
+                    warmup_target=tc.learning_rate,
+                    warmup_steps=tc.warmup_steps))
             # One Adam over both networks: Adam is per-variable, so this is
             # two optimizers with the same settings, with one all-reduce
             # per update instead of two whose order would have to match on
-            # every replica. The learning rate is the schedule's, set by
-            # each step.
+            # every replica.
             self.optimizer = keras.optimizers.Adam(
-                0.0, beta_1=tc.beta_1, beta_2=tc.beta_2)
+                self.learning_rate, beta_1=tc.beta_1, beta_2=tc.beta_2)
             # Built now so a checkpoint restores its slots eagerly.
             self.optimizer.build(self._variables())
             self.step = tf.Variable(
@@ -138,7 +139,7 @@ class VQGANTrainer(ReplicatedTrainer):
             self._local_gradients(images, replicas))
         metrics["learning_rate"] = apply_reduced_gradient(
             self.optimizer, g_grads + d_grads, self._variables(),
-            self.schedule, clip_norm=self.train_config.clipnorm)
+            self.learning_rate, clip_norm=self.train_config.clipnorm)
         self.step.assign_add(1)
         metrics["codebook/used_in_batch"] = tf.reduce_sum(
             tf.cast(code_counts > 0, tf.float32))

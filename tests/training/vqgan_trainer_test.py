@@ -41,6 +41,27 @@ def test_mixed_bfloat16_step_keeps_float32_weights(tiny_config):
             + trainer.discriminator.weights} == {"float32"}
 
 
+
+def test_checkpoints_restore_slots_saved_with_a_plain_schedule(tiny_config,
+                                                               tmp_path):
+    """Runs before the once-per-step learning rate were checkpointed by an
+    Adam with a plain schedule: their slots restore in place."""
+    trainer = VQGANTrainer(tiny_config.vqgan,
+                           VQGANTrainConfig(disc_channels=8))
+    variables = (trainer.vqgan.trainable_variables
+                 + trainer.discriminator.trainable_variables)
+    plain = keras.optimizers.Adam(
+        keras.optimizers.schedules.CosineDecay(0.0, 10))
+    plain.build(variables)
+    for i, slot in enumerate(plain.variables):
+        slot.assign(tf.fill(slot.shape, tf.cast(i, slot.dtype)))
+    path = tf.train.Checkpoint(optimizer=plain).save(str(tmp_path / "ckpt"))
+    tf.train.Checkpoint(optimizer=trainer.optimizer).restore(
+        path).assert_consumed()
+    for restored, saved in zip(trainer.optimizer.variables, plain.variables,
+                               strict=True):
+        np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+
 @pytest.mark.slow
 def test_mirrored_step_equals_one_device_step(tiny_config):
     """Two replicas on the global batch give one device's losses and
