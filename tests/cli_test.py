@@ -40,6 +40,7 @@ def test_generate_reports_bad_input_as_an_error(tiny_pipeline, tmp_path,
     assert "num_steps must be a positive integer" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_editing_commands_write_pngs(tiny_pipeline, tiny_cascade, tmp_path):
     """Inpainting on the tiny cascade (with its super-res flags), outpainting
     and editing on the tiny base model (each command compiles its own
@@ -85,6 +86,7 @@ def test_inpaint_reports_an_empty_mask_as_an_error(tiny_cascade, tmp_path,
     assert "mask is empty" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_generate_class_writes_pngs_by_class_name_or_id(tmp_path, capsys):
     import numpy as np
 

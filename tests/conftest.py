@@ -5,6 +5,7 @@ and shared; every test uses the "tiny" preset (8x8 tokens, 2 small layers).
 """
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -17,6 +18,26 @@ from muse_tf.training.distribute import logical_cpus
 # must run before TensorFlow initialises its devices.
 logical_cpus(2)
 
+
+
+def pytest_collection_modifyitems(items):
+    """How pytest-xdist (`--dist loadgroup`) shares the tests between its
+    workers: a module's tests run in one worker, so its module-scoped
+    fixtures (a training run, an export, a server) are built once, not once
+    per worker; every test of tests/data too, since they share one session
+    build of the emoji data and the npm download folder, which two workers
+    would race for. Units with the most `slow` tests go first: handed out
+    last, one would keep a worker busy while the other idles."""
+    data = os.path.join(os.path.dirname(__file__), "data")
+    units = {}
+    for item in items:
+        unit = ("emoji_data" if str(item.path).startswith(data)
+                else item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(unit))
+        units.setdefault(unit, []).append(item)
+    order = sorted(units.values(), key=lambda unit: -sum(
+        item.get_closest_marker("slow") is not None for item in unit))
+    items[:] = [item for unit in order for item in unit]
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -51,6 +51,7 @@ def test_cascade_makes_high_res_images(tiny_cascade):
     assert not np.array_equal(images, tiny_cascade(PROMPTS, seed=2))
 
 
+@pytest.mark.slow
 def test_cascade_stages_can_be_left_out(tiny_cascade, tmp_path):
     tiny_cascade.save(str(tmp_path))
     base = TextToImage.from_pretrained(str(tmp_path), stages="base")
@@ -81,6 +82,7 @@ def test_inpainted_images_come_at_the_cascade_size(tiny_cascade, image):
     assert tiny_cascade.inpaint(image, mask, PROMPTS).shape == (2, 32, 32, 3)
 
 
+@pytest.mark.slow
 def test_outpainting_keeps_the_image_at_its_new_offset(stages):
     for pipe, image, image_tokens, side in stages:
         tokens = pipe.outpaint_tokens(image, PROMPTS, "right",
@@ -106,6 +108,7 @@ def test_outpainting_in_each_direction_moves_tokens_away_from_it():
                                   grid.reshape(4, 4)[2:])
 
 
+@pytest.mark.slow
 def test_mask_free_editing_with_zero_rounds_returns_the_image_tokens(
         stages):
     base, image, image_tokens, _ = stages[0]

@@ -15,6 +15,7 @@ def _always_first_class(num_classes, image_size):
     return judge
 
 
+@pytest.mark.slow
 def test_text_model_report_on_real_images(tiny_pipeline, fid_features):
     from muse_tf.data import fashion_mnist
     from muse_tf.evaluate import resize_to, text_model_report

@@ -52,6 +52,7 @@ def test_a_sliced_split_is_its_first_images():
     np.testing.assert_array_equal(labels, every_label[:30])
 
 
+@pytest.mark.slow
 def test_eval_reports_the_bundled_class_model(tmp_path, capsys):
     output, grid = str(tmp_path / "report.json"), str(tmp_path / "grid.png")
     # 2,000 of the 10,000 test images: the judge and the VQGAN round trip

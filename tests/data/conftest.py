@@ -43,13 +43,3 @@ def sample_128_builder(tmp_path_factory):
 def sample_builder(sample_data_dir):
     return tfds.builder("emoji_captions/sample", data_dir=sample_data_dir)
 
-
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist, every test of this folder runs in one worker
-    (`--dist loadgroup`): they share one session build of the data and the
-    download folder of the npm packages, which two workers would race
-    for."""
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.xdist_group("emoji_data"))

@@ -2,11 +2,13 @@
 and emoji judge, the held-out split of the sample dataset."""
 
 import numpy as np
+import pytest
 
 from muse_tf import quality
 from muse_tf.data import emoji_captions
 
 
+@pytest.mark.slow
 def test_eval_reports_the_bundled_text_model_on_held_out_emoji(
         sample_data_dir, fid_features):
     manual_dir = emoji_captions.manual_directory(sample_data_dir)

@@ -66,6 +66,7 @@ def test_condition_drop_uses_null_text_for_about_ten_percent(tiny_config):
     assert abs(rate - 0.1) < 0.02
 
 
+@pytest.mark.slow
 def test_run_resumes_from_the_last_checkpoint(tiny_config, tmp_path):
     workdir = str(tmp_path)
     first = _trainer(tiny_config)
