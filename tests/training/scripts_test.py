@@ -259,13 +259,14 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
         str(tmp_path / "super_res"))
     cascade = TextToImage.from_pretrained(model_dir)
     assert cascade.is_cascade
-    assert cascade(["a red square"], seed=0).shape == (1, 32, 32, 3)
+    tokens = cascade.tokens(["a red square"], seed=0)
+    assert cascade.decode_final(tokens).shape == (1, 32, 32, 3)
 
     _run(command("train_vqgan.py", "large", "--stage", "large_decoder",
                  "--init-from", str(tmp_path / "high_res"), "--num-steps",
                  "4", "--disc-channels", "8", "--model-dir", model_dir))
     large = TextToImage.from_pretrained(model_dir, decoder="large")
-    assert large(["a red square"], seed=0).shape == (1, 32, 32, 3)
+    assert large.decode_final(tokens).shape == (1, 32, 32, 3)
     # The encoder and codebook stayed those of the high-res VQGAN.
     for part in ("encoder", "quantizer"):
         for a, b in zip(getattr(large.high_res_vqgan, part).weights,
