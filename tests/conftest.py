@@ -19,7 +19,7 @@ from muse_tf.training.distribute import logical_cpus
 logical_cpus(2)
 
 
-
+@pytest.hookimpl(tryfirst=True)  # Before xdist reads the groups.
 def pytest_collection_modifyitems(items):
     """How pytest-xdist (`--dist loadgroup`) shares the tests between its
     workers: a module's tests run in one worker, so its module-scoped
@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(items):
     order = sorted(units.values(), key=lambda unit: -sum(
         item.get_closest_marker("slow") is not None for item in unit))
     items[:] = [item for unit in order for item in unit]
+
 
 @pytest.fixture(autouse=True)
 def _seed():
