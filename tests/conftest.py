@@ -125,3 +125,10 @@ def exported_tiny(tiny_pipeline, tmp_path_factory):
     return MuseServingModule(tiny_pipeline, max_batch=4, max_steps=8).save(
         path)
 
+
+@pytest.fixture(scope="session")
+def loaded_tiny(exported_tiny):
+    """`muse_tf.load` of the exported tiny pipeline, shared: each load
+    compiles its signatures again on first use (~15 s)."""
+    import muse_tf
+    return muse_tf.load(exported_tiny)

@@ -93,8 +93,8 @@ def test_bundled_export_matches_python_pipeline_bytes(bundled_pipeline,
 
 
 def test_load_gives_a_python_pipeline_with_signature_defaults(
-        tiny_config, exported_tiny):
-    pipe = muse_tf.load(exported_tiny)
+        tiny_config, loaded_tiny):
+    pipe = loaded_tiny
     assert int(pipe.defaults["num_steps"]) == tiny_config.sampler.num_steps
     images = pipe(["a ladybug"], seed=1)
     size = tiny_config.vqgan.image_size
@@ -113,8 +113,8 @@ def test_load_gives_a_python_pipeline_with_signature_defaults(
     ({"guidance_scale": tf.constant(-1.0)}, "guidance_scale must be >= 0"),
     ({"negative_prompt": tf.constant(["x", "y"])}, "negative_prompt"),
 ])
-def test_bad_input_is_invalid_argument(exported_tiny, override, message):
-    serve = muse_tf.load(exported_tiny).module.signatures["serving_default"]
+def test_bad_input_is_invalid_argument(loaded_tiny, override, message):
+    serve = loaded_tiny.module.signatures["serving_default"]
     inputs = {"prompt": tf.constant(["a"]),
               "negative_prompt": tf.constant([], tf.string),
               "seed": tf.constant(0, tf.int64),
@@ -131,8 +131,8 @@ def test_bad_input_is_invalid_argument(exported_tiny, override, message):
     assert serve(**good)["image_bytes"].shape == (1,)
 
 
-def test_long_prompt_is_truncated_not_rejected(exported_tiny):
-    serve = muse_tf.load(exported_tiny).module.signatures["serving_default"]
+def test_long_prompt_is_truncated_not_rejected(loaded_tiny):
+    serve = loaded_tiny.module.signatures["serving_default"]
     out = serve(prompt=tf.constant([" ".join(["ladybug"] * 500)]),
                 negative_prompt=tf.constant([], tf.string),
                 seed=tf.constant(0, tf.int64),
@@ -143,8 +143,8 @@ def test_long_prompt_is_truncated_not_rejected(exported_tiny):
 
 
 def test_decode_tokens_signature_rejects_out_of_range_ids(tiny_config,
-                                                          exported_tiny):
-    decode = muse_tf.load(exported_tiny).module.signatures["decode_tokens"]
+                                                          loaded_tiny):
+    decode = loaded_tiny.module.signatures["decode_tokens"]
     length = tiny_config.transformer.sequence_length
     ok = decode(tokens=tf.zeros([1, length], tf.int32))
     assert ok["image_bytes"].shape == (1,)
@@ -174,7 +174,7 @@ def test_saved_model_cli_show_all_lists_every_signature(exported_tiny):
 
 @pytest.mark.slow
 def test_saved_model_cli_run_writes_the_same_pngs(tiny_config, exported_tiny,
-                                                  tmp_path):
+                                                  loaded_tiny, tmp_path):
     subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI_WITH_TF_TEXT,
                     "run", "--dir", exported_tiny, "--tag_set", "serve",
                     "--signature_def", "serving_default", "--input_exprs",
@@ -184,7 +184,7 @@ def test_saved_model_cli_run_writes_the_same_pngs(tiny_config, exported_tiny,
     pngs = list(np.load(tmp_path / "image_bytes.npy", allow_pickle=True))
     size = tiny_config.vqgan.image_size
     assert [tf.io.decode_png(b).shape for b in pngs] == [(size, size, 3)] * 2
-    assert pngs == muse_tf.load(exported_tiny).png_bytes(
+    assert pngs == loaded_tiny.png_bytes(
         ["a ladybug", "a cat"], seed=5, num_steps=3)
 
 

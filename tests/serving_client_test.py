@@ -10,7 +10,6 @@ import os
 import pytest
 import serving_standin
 
-import muse_tf
 from muse_tf import cli, serving_client
 
 
@@ -30,9 +29,9 @@ def rest_server(exported_tiny):
 
 
 @pytest.fixture(scope="module")
-def local_pngs(exported_tiny):
+def local_pngs(loaded_tiny):
     """What the SavedModel gives in this process, for the same request."""
-    return muse_tf.load(exported_tiny).png_bytes(
+    return loaded_tiny.png_bytes(
         ["a ladybug", "a cat"], seed=5, num_steps=3)
 
 
