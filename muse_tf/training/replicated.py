@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="muse_tf")
 class OncePerStep(keras.optimizers.schedules.LearningRateSchedule):
     """A learning-rate schedule evaluated once per step.
 
@@ -49,6 +50,10 @@ class OncePerStep(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"schedule": keras.optimizers.schedules.serialize(
             self.schedule)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.optimizers.schedules.deserialize(config["schedule"]))
 
 
 def apply_reduced_gradient(optimizer, grads, variables, learning_rate,

@@ -61,6 +61,9 @@ def test_checkpoints_restore_slots_saved_with_a_plain_schedule(tiny_config,
     for restored, saved in zip(trainer.optimizer.variables, plain.variables,
                                strict=True):
         np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+    # The optimizer's config (its schedule's too) round-trips.
+    again = keras.optimizers.Adam.from_config(trainer.optimizer.get_config())
+    assert again.get_config() == trainer.optimizer.get_config()
 
 @pytest.mark.slow
 def test_mirrored_step_equals_one_device_step(tiny_config):
