@@ -42,4 +42,3 @@ def sample_128_builder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_builder(sample_data_dir):
     return tfds.builder("emoji_captions/sample", data_dir=sample_data_dir)
-

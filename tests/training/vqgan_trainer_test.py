@@ -41,11 +41,10 @@ def test_mixed_bfloat16_step_keeps_float32_weights(tiny_config):
             + trainer.discriminator.weights} == {"float32"}
 
 
-
 def test_checkpoints_restore_slots_saved_with_a_plain_schedule(tiny_config,
                                                                tmp_path):
-    """Runs before the once-per-step learning rate were checkpointed by an
-    Adam with a plain schedule: their slots restore in place."""
+    """Every run before OncePerStep was checkpointed by an Adam with a plain
+    schedule: its slots restore in place."""
     trainer = VQGANTrainer(tiny_config.vqgan,
                            VQGANTrainConfig(disc_channels=8))
     variables = (trainer.vqgan.trainable_variables
@@ -64,6 +63,7 @@ def test_checkpoints_restore_slots_saved_with_a_plain_schedule(tiny_config,
     # The optimizer's config (its schedule's too) round-trips.
     again = keras.optimizers.Adam.from_config(trainer.optimizer.get_config())
     assert again.get_config() == trainer.optimizer.get_config()
+
 
 @pytest.mark.slow
 def test_mirrored_step_equals_one_device_step(tiny_config):
