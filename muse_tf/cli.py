@@ -251,10 +251,11 @@ def _evaluate(args):
 
     import tensorflow as tf
 
+    import muse_tf
     from muse_tf import quality
 
     judge, real = quality.judge_and_real(args.model, args.judge, args.real)
-    pipe = quality.load_pipeline(args.model)
+    pipe = muse_tf.load_pipeline(args.model)
     changes = {k: v for k, v in (("schedule", args.schedule),
                                  ("guidance_schedule", args.guidance_schedule))
                if v is not None}

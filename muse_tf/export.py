@@ -48,6 +48,7 @@ import os
 import keras
 import tensorflow as tf
 
+import muse_tf
 from muse_tf.pipeline import seed_pair
 
 DEFAULT_MAX_BATCH = 16
@@ -419,27 +420,7 @@ def export(model, out_dir, max_batch=DEFAULT_MAX_BATCH,
     from muse_tf.class_pipeline import ClassToImage
 
     if isinstance(model, str):
-        model = load_pipeline(model)
+        model = muse_tf.load_pipeline(model)
     module = (ClassServingModule if isinstance(model, ClassToImage)
               else MuseServingModule)
     return module(model, max_batch, max_steps).save(out_dir)
-
-
-def load_pipeline(name_or_dir):
-    """A bundled model or model directory as its pipeline: ClassToImage if
-    it is a bundled class-conditional model or its config names classes,
-    else TextToImage."""
-    import json
-
-    from muse_tf.class_pipeline import ClassToImage
-    from muse_tf.pipeline import TextToImage
-    from muse_tf.presets import BUNDLED_CLASS_MODELS
-
-    if name_or_dir in BUNDLED_CLASS_MODELS:
-        return ClassToImage.from_pretrained(name_or_dir)
-    config = os.path.join(name_or_dir, "config.json")
-    if os.path.exists(config):
-        with open(config) as f:
-            if "class_names" in json.load(f):
-                return ClassToImage.from_pretrained(name_or_dir)
-    return TextToImage.from_pretrained(name_or_dir)

@@ -10,32 +10,9 @@ each emoji the judge knows, in three sets (`fidelity_prompts`), with FID
 against the held-out emoji (`evaluate.text_model_report`).
 """
 
-import json
-import os
-
 import numpy as np
 
-from muse_tf.presets import BUNDLED_CLASS_MODELS, JUDGES
-
-
-def is_class_model(name_or_dir):
-    """Whether a bundled name or model directory is class-conditional."""
-    if name_or_dir in BUNDLED_CLASS_MODELS:
-        return True
-    path = os.path.join(name_or_dir, "config.json")
-    if not os.path.exists(path):
-        return False  # A bundled text model, or the loader's error.
-    with open(path) as f:
-        return "num_classes" in json.load(f)
-
-
-def load_pipeline(name_or_dir):
-    """A ClassToImage or TextToImage, whichever the model is."""
-    if is_class_model(name_or_dir):
-        from muse_tf.class_pipeline import ClassToImage
-        return ClassToImage.from_pretrained(name_or_dir)
-    from muse_tf.pipeline import TextToImage
-    return TextToImage.from_pretrained(name_or_dir)
+from muse_tf.presets import JUDGES
 
 
 def judge_and_real(model, judge=None, real=None):

@@ -4,6 +4,8 @@ report runs through `muse-tf eval` in quality_test.py)."""
 import numpy as np
 import pytest
 
+import muse_tf
+
 
 def _always_first_class(num_classes, image_size):
     """A judge that labels every image class 0."""
@@ -71,7 +73,7 @@ def test_vqgan_round_trip_keeps_each_image_recognisably_its_own():
     from muse_tf import quality
     from muse_tf.evaluate import vqgan_round_trip
 
-    pipe = quality.load_pipeline("fashion_32")
+    pipe = muse_tf.load_pipeline("fashion_32")
     real = quality.load_real("fashion_mnist:test", 32)[0][:5]
     # batch_size 4: the second batch is padded, and the padding dropped.
     round_trip = vqgan_round_trip(pipe, real, batch_size=4)

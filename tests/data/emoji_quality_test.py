@@ -4,6 +4,7 @@ and emoji judge, the held-out split of the sample dataset."""
 import numpy as np
 import pytest
 
+import muse_tf
 from muse_tf import quality
 from muse_tf.data import emoji_captions
 
@@ -14,7 +15,7 @@ def test_eval_reports_the_bundled_text_model_on_held_out_emoji(
     manual_dir = emoji_captions.manual_directory(sample_data_dir)
     assert emoji_captions.unicode_names(manual_dir)["heartpulse"] == (
         "growing heart")
-    pipe = quality.load_pipeline("emoji_64")
+    pipe = muse_tf.load_pipeline("emoji_64")
     judge, real = quality.JUDGES["emoji_64"]
     report, grid = quality.evaluate(
         pipe, judge, "emoji_captions/sample:test", num_classes=4,
