@@ -37,6 +37,7 @@ import os
 
 import tensorflow as tf
 
+import muse_tf
 from muse_tf import quality
 from muse_tf.configs import SCHEDULES
 from muse_tf.presets import BUNDLED_CLASS_MODELS, BUNDLED_MODELS, JUDGES
@@ -85,7 +86,7 @@ def fidelity(report):
 
 
 def run_shipped(name, fid_features, args):
-    pipe = quality.load_pipeline(name)
+    pipe = muse_tf.load_pipeline(name)
     judge, real = JUDGES[name]
     report, grid = quality.evaluate(pipe, judge, real, per_class=100,
                                     batch_size=args.batch_size,
@@ -240,17 +241,22 @@ def main():
                          for runs in GROUPS.values()
                          for changes in runs.values()})
         jobs["shipped:emoji_128"] = (run_shipped, ("emoji_128",))
+        # fashion_32 ships with its defaults: its ablation's default run is
+        # the shipped run.
+        shipped_default = run_key("fashion_32", {})
         pipelines = {}
         for key, (run, what) in jobs.items():
             if key in results:
                 continue
             print(f"== {key}")
-            if run is run_shipped:
+            if key == shipped_default:
+                results[key] = results["shipped:fashion_32"]
+            elif run is run_shipped:
                 results[key] = run(*what, fid_features, args)
             else:
                 model, changes = what
                 if model not in pipelines:
-                    pipelines = {model: quality.load_pipeline(model)}
+                    pipelines = {model: muse_tf.load_pipeline(model)}
                 results[key] = run(model, changes, pipelines[model],
                                    fid_features, args)
             with open(results_path, "w") as f:
