@@ -120,12 +120,13 @@ def generate_images(pipe, conditions, seed=0, batch_size=32, progress=None,
     """uint8 images, one per condition (a prompt for a text pipeline, a
     class id for a class-conditional one), in batches whose seeds follow
     from `seed`; `decode`: the pipeline's decoding arguments (num_steps,
-    guidance_scale). A short last batch is padded with repeats of its last
-    condition (dropped after), so the loop compiles for one batch shape."""
+    guidance_scale). Every batch is `batch_size` long, a short one padded
+    with repeats of its last condition (dropped after), so the pipeline
+    compiles for one batch shape however many calls share it."""
     images = []
     for start in range(0, len(conditions), batch_size):
         part = list(conditions[start:start + batch_size])
-        padding = [part[-1]] * (min(batch_size, len(conditions)) - len(part))
+        padding = [part[-1]] * (batch_size - len(part))
         images.append(pipe(part + padding, seed=seed + start,
                            **decode)[:len(part)])
         if progress is not None:
@@ -228,6 +229,7 @@ def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
     num_classes = pipe.config.num_classes
     asked = np.repeat(np.arange(num_classes), per_class)
     first, second = real_halves(len(asked), len(real_images), seed)
+    batch_size = min(batch_size, len(asked))
     with tqdm.tqdm(total=len(asked), desc="generate", unit="image") as bar:
         images = generate_images(pipe, asked.tolist(), seed, batch_size, bar,
                                  **decode)
@@ -271,6 +273,9 @@ def text_model_report(pipe, judge, prompt_sets, real_images, real_labels,
     count = len(real_images) // 2
     first, second = real_halves(count, len(real_images), seed)
     jobs = dict(prompt_sets, fid=(np.asarray(real_prompts)[second], None))
+    # One batch shape for every set: each new shape compiles the pipeline
+    # again, which costs more than a few padded rows.
+    batch_size = min(batch_size, max(len(p) for p, _ in jobs.values()))
     generated = {}
     with tqdm.tqdm(total=sum(len(p) for p, _ in jobs.values()),
                    desc="generate", unit="image") as progress:
