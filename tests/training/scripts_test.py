@@ -1,8 +1,11 @@
-"""The training scripts end to end, in their own processes: killed and
-resumed runs, two workers on 127.0.0.1, token shards, samples, EMA and
-export. Tiny preset, a folder of generated images."""
+"""The training scripts end to end: killed and resumed runs and two
+workers on 127.0.0.1 in processes of their own; token shards, samples, EMA,
+export and the cascade and class-conditional stages through the scripts'
+`main` in this process (each process imports TensorFlow again). Tiny
+presets, a folder of generated images."""
 
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -51,6 +54,14 @@ def _command(script, workdir, data, *flags):
             "--batch-size", "4", *flags]
 
 
+def _main(command):
+    """Runs a `_command` through its script's `main` in this process."""
+    if TRAINING not in sys.path:
+        sys.path.append(TRAINING)  # The scripts import train_lib.
+    script = os.path.basename(command[1]).removesuffix(".py")
+    importlib.import_module(script).main(command[2:])
+
+
 def _env(**extra):
     return {**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": "",
             **extra}
@@ -69,6 +80,16 @@ def _weights(checkpoint_path, prefix):
     return {k: reader.get_tensor(k)
             for k in reader.get_variable_to_shape_map()
             if k.startswith(prefix) and "OPTIMIZER_SLOT" not in k}
+
+
+def _assert_holds_checkpoint(model, weights):
+    """`model`'s weights are `weights` (`_weights` of its checkpoint)."""
+    assert len(model.weights) == len(weights)
+    for v in model.weights:
+        # Checkpoint keys escape the "/" of variable paths as ".S".
+        key = f"transformer/{v.path.replace('/', '.S')}/.ATTRIBUTES/" \
+            "VARIABLE_VALUE"
+        np.testing.assert_allclose(v.numpy(), weights[key], rtol=1e-6)
 
 
 def _latest_step(workdir):
@@ -178,11 +199,11 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
 def test_transformer_script_trains_on_token_shards_samples_and_exports(
         vqgan_run, image_folder, tmp_path):
     workdir, model_dir = str(tmp_path / "run"), str(tmp_path / "model")
-    _run(_command("train_transformer.py", workdir, image_folder,
-                  "--vqgan", vqgan_run[0], "--num-steps", "6",
-                  "--checkpoint-every", "2", "--keep-checkpoints", "0",
-                  "--summary-every", "2", "--sample-every", "3",
-                  "--steps-per-call", "2", "--model-dir", model_dir))
+    _main(_command("train_transformer.py", workdir, image_folder,
+                   "--vqgan", vqgan_run[0], "--num-steps", "6",
+                   "--checkpoint-every", "2", "--keep-checkpoints", "0",
+                   "--summary-every", "2", "--sample-every", "3",
+                   "--steps-per-call", "2", "--model-dir", model_dir))
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
     tags = set()
@@ -199,18 +220,13 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
     ema_dir, ema_model = str(tmp_path / "ema"), str(tmp_path / "ema_model")
     checkpoints = os.path.join(workdir, "checkpoints")
     assert cli.main(["ema", checkpoints, ema_dir]) == 0
-    _run(_command("train_transformer.py", workdir, image_folder,
-                  "--vqgan", vqgan_run[0], "--export-only", "--export-from",
-                  ema_dir, "--model-dir", ema_model))
+    _main(_command("train_transformer.py", workdir, image_folder,
+                   "--vqgan", vqgan_run[0], "--export-only", "--export-from",
+                   ema_dir, "--model-dir", ema_model))
     ema_weights = _weights(tf.train.latest_checkpoint(ema_dir),
                            "transformer/")
-    exported = TextToImage.from_pretrained(ema_model).transformer
-    assert len(exported.weights) == len(ema_weights)
-    for v in exported.weights:
-        # Checkpoint keys escape the "/" of variable paths as ".S".
-        key = f"transformer/{v.path.replace('/', '.S')}/.ATTRIBUTES/" \
-            "VARIABLE_VALUE"
-        np.testing.assert_allclose(v.numpy(), ema_weights[key], rtol=1e-6)
+    _assert_holds_checkpoint(
+        TextToImage.from_pretrained(ema_model).transformer, ema_weights)
 
 
 def _tensorboard_tags(workdir):
@@ -245,26 +261,34 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
                 f"folder:{image_folder}", "--batch-size", "4",
                 "--steps-per-call", "2", *flags]
 
-    _run(command("train_vqgan.py", "high_res", "--stage", "high_res",
-                 "--num-steps", "4", "--disc-channels", "8"))
-    _run(command("train_transformer.py", "super_res", "--stage",
-                 "super_res", "--vqgan", vqgan_run[0], "--high-res-vqgan",
-                 str(tmp_path / "high_res"), "--num-steps", "4",
-                 "--sample-every", "2", "--model-dir", model_dir))
+    _main(command("train_vqgan.py", "high_res", "--stage", "high_res",
+                  "--num-steps", "4", "--disc-channels", "8"))
+    _main(command("train_transformer.py", "super_res", "--stage",
+                  "super_res", "--vqgan", vqgan_run[0], "--high-res-vqgan",
+                  str(tmp_path / "high_res"), "--num-steps", "4",
+                  "--sample-every", "2", "--model-dir", model_dir))
     with open(tmp_path / "super_res" / "tokens" / "metadata.json") as f:
         metadata = json.load(f)
     assert (metadata["sequence_length"],
             metadata["low_res_sequence_length"]) == (256, 64)
     assert "low_res_super_res_original" in _tensorboard_tags(
         str(tmp_path / "super_res"))
+    # The cascade's super-res stage is the run's last checkpoint (the
+    # tiny cascade's generation has tests of its own).
     cascade = TextToImage.from_pretrained(model_dir)
     assert cascade.is_cascade
-    tokens = cascade.tokens(["a red square"], seed=0)
+    trained = tf.train.latest_checkpoint(
+        str(tmp_path / "super_res" / "checkpoints"))
+    _assert_holds_checkpoint(cascade.super_res,
+                             _weights(trained, "transformer/"))
+    tokens = tf.random.stateless_uniform(
+        [1, metadata["sequence_length"]], [3, 4], 0,
+        preset.super_res.vqgan.codebook_size, tf.int32)
     assert cascade.decode_final(tokens).shape == (1, 32, 32, 3)
 
-    _run(command("train_vqgan.py", "large", "--stage", "large_decoder",
-                 "--init-from", str(tmp_path / "high_res"), "--num-steps",
-                 "4", "--disc-channels", "8", "--model-dir", model_dir))
+    _main(command("train_vqgan.py", "large", "--stage", "large_decoder",
+                  "--init-from", str(tmp_path / "high_res"), "--num-steps",
+                  "4", "--disc-channels", "8", "--model-dir", model_dir))
     large = TextToImage.from_pretrained(model_dir, decoder="large")
     assert large.decode_final(tokens).shape == (1, 32, 32, 3)
     # The encoder and codebook stayed those of the high-res VQGAN.
@@ -285,12 +309,12 @@ def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
                 "fashion_mnist:test", "--batch-size", "8",
                 "--steps-per-call", "2", *flags]
 
-    _run(command("train_vqgan.py", "vqgan", "--num-steps", "2",
-                 "--disc-channels", "8"))
+    _main(command("train_vqgan.py", "vqgan", "--num-steps", "2",
+                  "--disc-channels", "8"))
     model_dir = str(tmp_path / "model")
-    _run(command("train_class_conditional.py", "class", "--vqgan",
-                 str(tmp_path / "vqgan"), "--num-steps", "4",
-                 "--sample-every", "2", "--model-dir", model_dir))
+    _main(command("train_class_conditional.py", "class", "--vqgan",
+                  str(tmp_path / "vqgan"), "--num-steps", "4",
+                  "--sample-every", "2", "--model-dir", model_dir))
     with np.load(tmp_path / "class" / "tokens.npz") as cached:
         assert cached["tokens"].shape == (10000, 64)
     assert "one_sample_per_class" in _tensorboard_tags(
