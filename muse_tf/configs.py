@@ -407,11 +407,12 @@ PRESETS = {
             text_dim=64),
         class_names=FASHION_MNIST_CLASSES,
         sampler=SamplerConfig(num_steps=8, guidance_scale=2.0)),
-    # Test-sized class-conditional Fashion-MNIST: 32x32, 8x8 tokens.
+    # Test-sized class-conditional Fashion-MNIST: 32x32, 8x8 tokens, a grey
+    # VQGAN as fashion_32's.
     "tiny_class": ClassModelConfig(
         vqgan=VQGANConfig(image_size=32, base_channels=8,
                           channel_multipliers=(1, 2, 2), num_res_blocks=1,
-                          codebook_size=64, embedding_dim=8),
+                          codebook_size=64, embedding_dim=8, grey=True),
         transformer=dataclasses.replace(_TINY.transformer, text_dim=16),
         class_names=FASHION_MNIST_CLASSES,
         sampler=SamplerConfig(num_steps=3)),
