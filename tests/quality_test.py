@@ -69,8 +69,9 @@ def test_eval_reports_the_bundled_class_model(tmp_path, capsys):
     # The bundled judge knows real Fashion-MNIST; the trained model's images
     # are mostly of the class asked for, even from 2 per class.
     assert report["judge_real_accuracy"] > 0.85
-    # Measured on all 10,000 test images: 80.8% after the VQGAN round trip.
-    assert report["judge_vqgan_round_trip_accuracy"] > 0.7
+    # Measured on all 10,000 test images: 86.1% after the grey VQGAN's
+    # round trip (80.8% after the RGB one it replaced).
+    assert report["judge_vqgan_round_trip_accuracy"] > 0.8
     assert report["class_fidelity"] >= 0.6
     by_class = report["class_fidelity_by_class"]
     assert len(by_class) == 10
