@@ -92,6 +92,14 @@ def _assert_holds_checkpoint(model, weights):
         np.testing.assert_allclose(v.numpy(), weights[key], rtol=1e-6)
 
 
+def _tensorboard_tags(workdir):
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(workdir, "logs", "*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags |= {v.tag for v in event.summary.value}
+    return tags
+
+
 def _latest_step(workdir):
     latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
     return int(latest.rsplit("-", 1)[1]) if latest else 0
@@ -206,12 +214,8 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
                    "--steps-per-call", "2", "--model-dir", model_dir))
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
-    tags = set()
-    for path in tf.io.gfile.glob(os.path.join(workdir, "logs", "*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            tags |= {v.tag for v in event.summary.value}
     assert {"loss/masked_token", "learning_rate", "samples",
-            "throughput/examples_per_second"} <= tags
+            "throughput/examples_per_second"} <= _tensorboard_tags(workdir)
     generated = TextToImage.from_pretrained(model_dir)(["a red square"],
                                                        seed=0)
     assert generated.shape == (1, 16, 16, 3)
@@ -227,14 +231,6 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
                            "transformer/")
     _assert_holds_checkpoint(
         TextToImage.from_pretrained(ema_model).transformer, ema_weights)
-
-
-def _tensorboard_tags(workdir):
-    tags = set()
-    for path in tf.io.gfile.glob(os.path.join(workdir, "logs", "*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            tags |= {v.tag for v in event.summary.value}
-    return tags
 
 
 def test_cascade_scripts_train_super_res_and_a_larger_decoder(
