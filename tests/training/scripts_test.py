@@ -82,8 +82,9 @@ def _weights(checkpoint_path, prefix):
             if k.startswith(prefix) and "OPTIMIZER_SLOT" not in k}
 
 
-def _assert_holds_checkpoint(model, weights):
-    """`model`'s weights are `weights` (`_weights` of its checkpoint)."""
+def _assert_holds_checkpoint(model, checkpoint_path):
+    """`model`'s weights are the transformer's in the checkpoint."""
+    weights = _weights(checkpoint_path, "transformer/")
     assert len(model.weights) == len(weights)
     for v in model.weights:
         # Checkpoint keys escape the "/" of variable paths as ".S".
@@ -227,10 +228,9 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
     _main(_command("train_transformer.py", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--export-only", "--export-from",
                    ema_dir, "--model-dir", ema_model))
-    ema_weights = _weights(tf.train.latest_checkpoint(ema_dir),
-                           "transformer/")
     _assert_holds_checkpoint(
-        TextToImage.from_pretrained(ema_model).transformer, ema_weights)
+        TextToImage.from_pretrained(ema_model).transformer,
+        tf.train.latest_checkpoint(ema_dir))
 
 
 def test_cascade_scripts_train_super_res_and_a_larger_decoder(
@@ -275,8 +275,7 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
     assert cascade.is_cascade
     trained = tf.train.latest_checkpoint(
         str(tmp_path / "super_res" / "checkpoints"))
-    _assert_holds_checkpoint(cascade.super_res,
-                             _weights(trained, "transformer/"))
+    _assert_holds_checkpoint(cascade.super_res, trained)
     tokens = tf.random.stateless_uniform(
         [1, metadata["sequence_length"]], [3, 4], 0,
         preset.super_res.vqgan.codebook_size, tf.int32)
