@@ -7,8 +7,9 @@
 2. MaskGIT's decoding ablation (its Table 3 and Fig. 3) and Muse's guidance
    ablation, each setting changed alone from the model's own defaults (its
    config's sampler): every mask schedule; 4, 8, 12 and 24 steps; guidance
-   0, constant, rising linearly (to the default scale); and the defaults
-   with a second seed, how far two runs of one setting differ. On two
+   0, constant, rising linearly (to the default scale); cosine and linear
+   schedules with guidance 0; and the defaults with a second seed, how far
+   two runs of one setting differ. On two
    models: fashion_32 (class-conditional, like MaskGIT's ImageNet table;
    100 images per class for class fidelity, and for FID against 1,000 test
    images) and emoji_64 (the base stage of the bundled cascade, the stage
@@ -52,6 +53,11 @@ GROUPS = {
     "guidance": {"0": {"guidance_scale": 0.0},
                  "constant": {"guidance_schedule": "constant"},
                  "rising": {"guidance_schedule": "linear"}},
+    # Cosine against linear with guidance off: whether the rising guidance
+    # is what sets the two schedules apart.
+    "schedule, guidance 0": {
+        "cosine": {"guidance_scale": 0.0},
+        "linear": {"schedule": "linear", "guidance_scale": 0.0}},
     # The defaults again with another seed (other images, other real
     # halves): how far apart two runs of one setting land.
     "seed": {"0": {}, "1": {"seed": 1}},
@@ -190,7 +196,7 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(len(ABLATION_MODELS), len(GROUPS),
-                                figsize=(16, 3.6 * len(ABLATION_MODELS)),
+                                figsize=(20, 3.6 * len(ABLATION_MODELS)),
                                 squeeze=False)
     for row, model in zip(axes, ABLATION_MODELS):
         for axis, (group, runs) in zip(row, GROUPS.items()):
