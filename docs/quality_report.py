@@ -195,9 +195,9 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(len(ABLATION_MODELS), len(GROUPS),
-                                figsize=(20, 3.6 * len(ABLATION_MODELS)),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        len(ABLATION_MODELS), len(GROUPS),
+        figsize=(4 * len(GROUPS), 3.6 * len(ABLATION_MODELS)), squeeze=False)
     for row, model in zip(axes, ABLATION_MODELS):
         for axis, (group, runs) in zip(row, GROUPS.items()):
             done = ablation_runs(results, model, runs)
