@@ -435,8 +435,8 @@ def build_parser():
         description="Muse's offline EMA: average the checkpoints a training "
         "run kept, oldest first (ema = decay * ema + (1 - decay) * next), "
         "into a new checkpoint of the same objects. Restore it like any "
-        "checkpoint of the run, e.g. train_transformer.py --export-only "
-        "--export-from OUTPUT.")
+        "checkpoint of the run, e.g. train_transformer.py or "
+        "train_class_conditional.py --export-only --export-from OUTPUT.")
     ema.add_argument("checkpoints",
                      help="a run's checkpoint directory (WORKDIR/checkpoints)")
     ema.add_argument("output", help="directory for the averaged checkpoint")

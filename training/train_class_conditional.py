@@ -22,7 +22,7 @@ import tqdm
 import train_lib
 from train_transformer import load_vqgan
 
-from muse_tf.class_pipeline import ClassToImage
+from muse_tf.class_pipeline import WEIGHT_FILES, ClassToImage
 from muse_tf.configs import get_preset
 from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid, to_model_range
@@ -59,27 +59,9 @@ def prepare_tokens(args, config, vqgan):
     return tokens, labels
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    train_lib.add_run_arguments(parser, num_steps=3000, batch_size=64,
-                                checkpoint_every=200)
-    parser.add_argument("--vqgan", required=True,
-                        help="the frozen VQGAN: a train_vqgan.py work "
-                        "directory or a model directory")
-    parser.add_argument("--learning-rate", type=float, default=1e-3,
-                        help="peak learning rate (warm-up, cosine decay)")
-    parser.add_argument("--warmup-steps", type=int, default=200,
-                        help="linear warm-up steps (default 200)")
-    parser.add_argument("--model-dir", default=None,
-                        help="after training, write a model directory that "
-                        "ClassToImage.from_pretrained loads")
-    args = parser.parse_args(argv)
-
-    strategy = train_lib.make_run_strategy(args)
-    config = get_preset(args.preset)
-    if not hasattr(config, "class_names"):
-        raise ValueError(f"Preset {args.preset!r} is not class-conditional")
-    vqgan = load_vqgan(config.vqgan, args.vqgan)
+def batch_maker(args, config, vqgan):
+    """make_batches(start_step) of the shared loop, over the cached tokens
+    (made first if they are not)."""
     tokens, labels = prepare_tokens(args, config, vqgan)
     if labels.min() < 0 or labels.max() >= config.num_classes:
         raise ValueError(f"Labels must be in [0, {config.num_classes}), got "
@@ -91,10 +73,45 @@ def main(argv=None):
         return stream.training_stream(examples, len(tokens), args.batch_size,
                                       start_step, args.seed)
 
+    return make_batches
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    train_lib.add_run_arguments(parser, num_steps=3000, batch_size=64,
+                                checkpoint_every=200)
+    parser.add_argument("--vqgan", required=True,
+                        help="the frozen VQGAN: a train_vqgan.py work "
+                        "directory or a model directory")
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="peak learning rate (warm-up, cosine decay)")
+    parser.add_argument("--warmup-steps", type=int, default=200,
+                        help="linear warm-up steps (default 200)")
+    parser.add_argument("--init-from", default=None,
+                        help="model directory whose class transformer starts "
+                        "a new run (e.g. muse_tf/presets/fashion_32 to train "
+                        "the bundled model further; optimizer state is not "
+                        "taken)")
+    parser.add_argument("--model-dir", default=None,
+                        help="after training, write a model directory that "
+                        "ClassToImage.from_pretrained loads")
+    train_lib.add_export_arguments(parser)
+    args = parser.parse_args(argv)
+
+    strategy = train_lib.make_run_strategy(args)
+    config = get_preset(args.preset)
+    if not hasattr(config, "class_names"):
+        raise ValueError(f"Preset {args.preset!r} is not class-conditional")
+    vqgan = load_vqgan(config.vqgan, args.vqgan)
     trainer = ClassConditionalTrainer(
         config.transformer, config.num_classes, TransformerTrainConfig(
             learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
             decay_steps=args.num_steps), strategy=strategy)
+    # Restore order: resume from --workdir if it has a checkpoint (inside
+    # the loop), else start from --init-from's weights, else scratch.
+    if train_lib.starts_from_init(args):
+        trainer.model.load_weights(os.path.join(args.init_from,
+                                                WEIGHT_FILES["model"]))
     pipe = ClassToImage(config, model=trainer.model, vqgan=vqgan)
     classes = list(range(config.num_classes))
 
@@ -103,8 +120,11 @@ def main(argv=None):
         tf.summary.image("one_sample_per_class",
                          image_grid(images, len(classes))[None], step=step)
 
-    train_lib.train(args, trainer, make_batches,
-                    [(args.sample_every, log_samples)])
+    if args.export_only:
+        train_lib.restore_for_export(args, trainer)
+    else:
+        train_lib.train(args, trainer, batch_maker(args, config, vqgan),
+                        [(args.sample_every, log_samples)])
     if args.model_dir:
         pipe.save(args.model_dir)
         print(f"wrote model directory {args.model_dir}")

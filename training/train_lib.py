@@ -6,7 +6,10 @@ one_device; see muse_tf/training/distribute.py) with a global
 optionally mixed bfloat16 precision.
 """
 
+import os
+
 import keras
+import tensorflow as tf
 
 from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
 from muse_tf.training.loop import run_training
@@ -66,6 +69,37 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     dist.add_argument("--mixed-precision", action="store_true",
                       help="compute in bfloat16, keep weights in float32 "
                       "(Keras mixed_bfloat16)")
+
+
+def add_export_arguments(parser):
+    """--export-only and --export-from, for scripts that write --model-dir."""
+    parser.add_argument("--export-only", action="store_true",
+                        help="write --model-dir from a checkpoint without "
+                        "training (e.g. a snapshot of a run that is still "
+                        "going)")
+    parser.add_argument("--export-from", default=None,
+                        help="checkpoint (prefix or directory) that "
+                        "--export-only writes, e.g. a `muse-tf ema` output "
+                        "(default: the latest in WORKDIR/checkpoints)")
+
+
+def starts_from_init(args):
+    """Whether --init-from's weights start this run: only when --workdir
+    holds no checkpoint, since resuming one (inside the loop) wins."""
+    return bool(args.init_from) and not tf.train.latest_checkpoint(
+        os.path.join(args.workdir, "checkpoints"))
+
+
+def restore_for_export(args, trainer):
+    """Restores --export-from (default: the run's latest checkpoint) into
+    `trainer` for --export-only."""
+    source = args.export_from or os.path.join(args.workdir, "checkpoints")
+    latest = (tf.train.latest_checkpoint(source) if os.path.isdir(source)
+              else source)
+    if latest is None:
+        raise ValueError(f"--export-only: no checkpoint in {source}")
+    trainer.checkpoint.restore(latest).expect_partial()
+    print(f"restored {latest}")
 
 
 def make_run_strategy(args):

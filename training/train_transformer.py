@@ -212,14 +212,6 @@ def main(argv=None):
                         help="linear warm-up steps (default 200)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="only make the token shards")
-    parser.add_argument("--export-only", action="store_true",
-                        help="write --model-dir from a checkpoint without "
-                        "training (e.g. a snapshot of a run that is still "
-                        "going)")
-    parser.add_argument("--export-from", default=None,
-                        help="checkpoint (prefix or directory) that "
-                        "--export-only writes, e.g. a `muse-tf ema` output "
-                        "(default: the latest in WORKDIR/checkpoints)")
     parser.add_argument("--init-from", default=None,
                         help="model directory whose weights of this stage's "
                         "transformer start a new run (e.g. "
@@ -232,6 +224,7 @@ def main(argv=None):
                         "--stage super_res, the super-res and high-res "
                         "VQGAN weights are added to the base model that "
                         "must be there")
+    train_lib.add_export_arguments(parser)
     args = parser.parse_args(argv)
 
     # === Strategy ===
@@ -267,19 +260,12 @@ def main(argv=None):
     weights_file = STAGE_WEIGHTS[args.stage]
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
-    checkpoints = os.path.join(args.workdir, "checkpoints")
-    if args.init_from and not tf.train.latest_checkpoint(checkpoints):
+    if train_lib.starts_from_init(args):
         trainer.model.load_weights(os.path.join(args.init_from,
                                                 weights_file))
 
     if args.export_only:
-        source = args.export_from or checkpoints
-        latest = (tf.train.latest_checkpoint(source)
-                  if os.path.isdir(source) else source)
-        if latest is None:
-            raise ValueError(f"--export-only: no checkpoint in {source}")
-        trainer.checkpoint.restore(latest).expect_partial()
-        print(f"restored {latest}")
+        train_lib.restore_for_export(args, trainer)
     else:
         train_lib.train(args, trainer, make_batches,
                         sample_hooks(args, model_config, trainer,

@@ -104,8 +104,7 @@ def main(argv=None):
         decoder_only=args.stage == "large_decoder"), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
-    checkpoints = os.path.join(args.workdir, "checkpoints")
-    if args.init_from and not tf.train.latest_checkpoint(checkpoints):
+    if train_lib.starts_from_init(args):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
         if args.stage == "large_decoder":
             # The encoder and codebook carry over (and stay frozen); the

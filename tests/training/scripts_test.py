@@ -309,10 +309,30 @@ def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
     model_dir = str(tmp_path / "model")
     _main(command("train_class_conditional.py", "class", "--vqgan",
                   str(tmp_path / "vqgan"), "--num-steps", "4",
-                  "--sample-every", "2", "--model-dir", model_dir))
+                  "--checkpoint-every", "2", "--sample-every", "2",
+                  "--model-dir", model_dir))
     with np.load(tmp_path / "class" / "tokens.npz") as cached:
         assert cached["tokens"].shape == (10000, 64)
     assert "one_sample_per_class" in _tensorboard_tags(
         str(tmp_path / "class"))
-    images = ClassToImage.from_pretrained(model_dir)([0, 9], seed=0)
+    trained = ClassToImage.from_pretrained(model_dir)
+    images = trained([0, 9], seed=0)
     assert images.shape == (2, 32, 32, 3)
+
+    # A snapshot of one checkpoint (--export-only; it encodes no data),
+    # and a new run started from the model directory (--init-from): at
+    # learning rate 0 it ends with the weights it started from.
+    first = os.path.join(tmp_path, "class", "checkpoints", "ckpt-2")
+    snapshot, further = str(tmp_path / "snapshot"), str(tmp_path / "further")
+    _main(command("train_class_conditional.py", "export", "--vqgan",
+                  model_dir, "--export-only", "--export-from", first,
+                  "--model-dir", snapshot))
+    assert not (tmp_path / "export" / "tokens.npz").exists()
+    _assert_holds_checkpoint(ClassToImage.from_pretrained(snapshot).model,
+                             first)
+    _main(command("train_class_conditional.py", "further", "--vqgan",
+                  model_dir, "--init-from", model_dir, "--num-steps", "2",
+                  "--learning-rate", "0", "--model-dir", further))
+    for a, b in zip(ClassToImage.from_pretrained(further).model.weights,
+                    trained.model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
