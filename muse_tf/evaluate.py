@@ -158,21 +158,24 @@ def resize_to(images, size):
     return tf.cast(tf.round(resized), tf.uint8).numpy()
 
 
-def judge_labels(judge, images):
+def judge_labels(judge, images, progress=None):
     """The judge's labels for uint8 images of any square size, area-resized
     to the judge's (a 128-pixel cascade's images are judged at the size
-    the judge learned)."""
-    return judge.predict_labels(resize_to(images, judge.image_size))
+    the judge learned); `progress`, a tqdm bar, advances by the images
+    done."""
+    return judge.predict_labels(resize_to(images, judge.image_size),
+                                progress=progress)
 
 
-def judge_on_real(judge, real_images, round_trip, real_labels):
+def judge_on_real(judge, real_images, round_trip, real_labels,
+                  progress=None):
     """The judge's accuracy on the held-out real images, and on them after
     the model's VQGAN round trip (`vqgan_round_trip`)."""
     real_labels = np.asarray(real_labels)
     return {"judge_real_accuracy": float(np.mean(
-                judge_labels(judge, real_images) == real_labels)),
+                judge_labels(judge, real_images, progress) == real_labels)),
             "judge_vqgan_round_trip_accuracy": float(np.mean(
-                judge_labels(judge, round_trip) == real_labels))}
+                judge_labels(judge, round_trip, progress) == real_labels))}
 
 
 def real_halves(count, num_real, seed):
@@ -233,12 +236,16 @@ def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
     with tqdm.tqdm(total=len(asked), desc="generate", unit="image") as bar:
         images = generate_images(pipe, asked.tolist(), seed, batch_size, bar,
                                  **decode)
-    found = judge_labels(judge, images)
     round_trip = vqgan_round_trip(pipe, real_images, batch_size)
+    with tqdm.tqdm(total=len(images) + 2 * len(real_images), desc="judge",
+                   unit="image") as bar:
+        found = judge_labels(judge, images, bar)
+        on_real = judge_on_real(judge, real_images, round_trip, real_labels,
+                                bar)
     report = {
         "images": len(asked),
         "class_fidelity": float(np.mean(found == asked)),
-        **judge_on_real(judge, real_images, round_trip, real_labels),
+        **on_real,
         "class_fidelity_by_class": {
             str(c): float(np.mean(found[asked == c] == c))
             for c in range(num_classes)},
@@ -283,13 +290,19 @@ def text_model_report(pipe, judge, prompt_sets, real_images, real_labels,
             generated[name] = generate_images(pipe, prompts, seed,
                                               batch_size, progress, **decode)
     round_trip = vqgan_round_trip(pipe, real_images, batch_size)
+    judged = sum(len(generated[name]) for name in prompt_sets)
+    with tqdm.tqdm(total=judged + 2 * len(real_images), desc="judge",
+                   unit="image") as progress:
+        fidelity = {
+            name: float(np.mean(judge_labels(judge, generated[name],
+                                             progress) == np.asarray(asked)))
+            for name, (_, asked) in prompt_sets.items()}
+        on_real = judge_on_real(judge, real_images, round_trip, real_labels,
+                                progress)
     report = {
         "images": {name: len(p) for name, (p, _) in jobs.items()},
-        "prompt_fidelity": {
-            name: float(np.mean(judge_labels(judge, generated[name])
-                                == np.asarray(asked)))
-            for name, (_, asked) in prompt_sets.items()},
-        **judge_on_real(judge, real_images, round_trip, real_labels),
+        "prompt_fidelity": fidelity,
+        **on_real,
         **fid_against_floor(fid_features or FIDFeatures(), generated["fid"],
                             real_images[first], real_images[second],
                             round_trip[second]),

@@ -10,6 +10,8 @@ each emoji the judge knows, in three sets (`fidelity_prompts`), with FID
 against the held-out emoji (`evaluate.text_model_report`).
 """
 
+import os
+
 import numpy as np
 
 from muse_tf.presets import JUDGES
@@ -24,6 +26,16 @@ def judge_and_real(model, judge=None, real=None):
         raise ValueError(f"{model!r} has no bundled judge and held-out "
                          "data: give --judge and --real")
     return judge, real
+
+
+def recorded_path(path):
+    """`path` as a report records it: a directory inside the package by its
+    place there ("muse_tf/presets/judge_emoji"), the same on every machine;
+    any other as given."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))
+    relative = os.path.relpath(os.path.abspath(path), package_parent)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def load_real(spec, image_size, data_dir=None):
@@ -118,7 +130,7 @@ def evaluate(pipe, judge_dir, real, seed=0, per_class=100, num_classes=None,
 
     fid_features = fid_features or metrics.FIDFeatures()
     judge, class_names = load_judge(judge_dir, fid_features)
-    setup = {"judge": judge_dir, "real": real, "seed": seed,
+    setup = {"judge": recorded_path(judge_dir), "real": real, "seed": seed,
              "sampler": pipe.config.sampler.to_dict(),
              **{k: v for k, v in decode.items() if v is not None}}
     if hasattr(pipe.config, "num_classes"):

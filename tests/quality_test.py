@@ -2,6 +2,7 @@
 `muse-tf eval` on the bundled class-conditional model and its judge."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -64,6 +65,9 @@ def test_eval_reports_the_bundled_class_model(tmp_path, capsys):
     with open(output) as f:
         report = json.load(f)
     assert report["model"] == "fashion_32" and report["images"] == 20
+    # The bundled judge by its place in the package, not this machine's path.
+    assert report["judge"] == os.path.join("muse_tf", "presets",
+                                           "judge_fashion_mnist")
     assert report["sampler"]["schedule"] == "linear"
     assert report["num_steps"] == 4
     # The bundled judge knows real Fashion-MNIST; the trained model's images
@@ -80,4 +84,7 @@ def test_eval_reports_the_bundled_class_model(tmp_path, capsys):
     assert report["fid"] > 0 and report["fid_real_halves"] > 0
     image = tf.io.decode_png(tf.io.read_file(grid))
     assert image.shape == (10 * 32, 2 * 32, 3)
-    assert '"class_fidelity"' in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert '"class_fidelity"' in captured.out
+    for stage in ("generate", "judge", "FID features"):  # tqdm, on stderr
+        assert f"{stage}: 100%" in captured.err

@@ -93,10 +93,13 @@ class ImageClassifier(keras.Model):
             x = self.augment(x, training=True)
         return self.head(self.features(x, training=training))
 
-    def predict_labels(self, images, batch_size=256):
-        """uint8 images [N, S, S, 3] -> int64 labels [N]."""
+    def predict_labels(self, images, batch_size=256, progress=None):
+        """uint8 images [N, S, S, 3] -> int64 labels [N]; `progress`, a
+        tqdm bar, advances by the images done."""
         images = _check_images(images, self.image_size)
         logits = self.predict(images, batch_size=batch_size, verbose=0)
+        if progress is not None:
+            progress.update(len(images))
         return np.argmax(logits, axis=-1)
 
     def get_config(self):
@@ -149,9 +152,12 @@ class InceptionProbe(keras.Model):
         self.fit(features, labels, batch_size=batch_size, epochs=epochs,
                  validation_data=validation, verbose=2)
 
-    def predict_labels(self, images, batch_size=256):
-        """uint8 images [N, S, S, 3] -> int64 labels [N]."""
-        features = self.fid_features(_check_images(images, self.image_size))
+    def predict_labels(self, images, batch_size=256, progress=None):
+        """uint8 images [N, S, S, 3] -> int64 labels [N]; `progress`, a
+        tqdm bar, advances as the Inception features are done (most of the
+        time)."""
+        features = self.fid_features(_check_images(images, self.image_size),
+                                     progress)
         logits = self.predict(features.astype(np.float32),
                               batch_size=batch_size, verbose=0)
         return np.argmax(logits, axis=-1)
