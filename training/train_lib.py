@@ -93,6 +93,8 @@ def starts_from_init(args):
 def restore_for_export(args, trainer):
     """Restores --export-from (default: the run's latest checkpoint) into
     `trainer` for --export-only."""
+    if not args.model_dir:
+        raise ValueError("--export-only writes --model-dir: give one")
     source = args.export_from or os.path.join(args.workdir, "checkpoints")
     latest = (tf.train.latest_checkpoint(source) if os.path.isdir(source)
               else source)

@@ -154,8 +154,8 @@ class InceptionProbe(keras.Model):
 
     def predict_labels(self, images, batch_size=256, progress=None):
         """uint8 images [N, S, S, 3] -> int64 labels [N]; `progress`, a
-        tqdm bar, advances as the Inception features are done (most of the
-        time)."""
+        tqdm bar, advances as the Inception features (most of the work) are
+        done."""
         features = self.fid_features(_check_images(images, self.image_size),
                                      progress)
         logits = self.predict(features.astype(np.float32),

@@ -328,6 +328,9 @@ def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
                   model_dir, "--export-only", "--export-from", first,
                   "--model-dir", snapshot))
     assert not (tmp_path / "export" / "tokens.npz").exists()
+    with pytest.raises(ValueError, match="--model-dir"):
+        _main(command("train_class_conditional.py", "export", "--vqgan",
+                      model_dir, "--export-only", "--export-from", first))
     _assert_holds_checkpoint(ClassToImage.from_pretrained(snapshot).model,
                              first)
     _main(command("train_class_conditional.py", "further", "--vqgan",
