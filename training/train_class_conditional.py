@@ -97,6 +97,7 @@ def main(argv=None):
                         "ClassToImage.from_pretrained loads")
     train_lib.add_export_arguments(parser)
     args = parser.parse_args(argv)
+    train_lib.check_export_arguments(args)
 
     strategy = train_lib.make_run_strategy(args)
     config = get_preset(args.preset)

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
-from muse_tf.training.loop import run_training
+from muse_tf.training.loop import checkpoint_dir, run_training
 
 DEFAULT_DATA = "tfds:emoji_captions"
 
@@ -87,15 +87,20 @@ def starts_from_init(args):
     """Whether --init-from's weights start this run: only when --workdir
     holds no checkpoint, since resuming one (inside the loop) wins."""
     return bool(args.init_from) and not tf.train.latest_checkpoint(
-        os.path.join(args.workdir, "checkpoints"))
+        checkpoint_dir(args.workdir))
+
+
+def check_export_arguments(args):
+    """Right after parsing, before any data or model work: --export-only
+    has nothing to do without --model-dir."""
+    if args.export_only and not args.model_dir:
+        raise ValueError("--export-only writes --model-dir: give one")
 
 
 def restore_for_export(args, trainer):
     """Restores --export-from (default: the run's latest checkpoint) into
     `trainer` for --export-only."""
-    if not args.model_dir:
-        raise ValueError("--export-only writes --model-dir: give one")
-    source = args.export_from or os.path.join(args.workdir, "checkpoints")
+    source = args.export_from or checkpoint_dir(args.workdir)
     latest = (tf.train.latest_checkpoint(source) if os.path.isdir(source)
               else source)
     if latest is None:

@@ -34,6 +34,7 @@ from muse_tf.models.vqgan import VQGAN
 from muse_tf.pipeline import WEIGHT_FILES, TextToImage
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
+from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.transformer_trainer import (
     SuperResTrainer,
     TransformerTrainConfig,
@@ -54,7 +55,7 @@ def load_vqgan(config, path, weights_file="vqgan.weights.h5"):
     if os.path.exists(weights):
         vqgan.load_weights(weights)
     else:
-        restore_model(vqgan, os.path.join(path, "checkpoints"), "vqgan")
+        restore_model(vqgan, checkpoint_dir(path), "vqgan")
     return vqgan
 
 
@@ -226,6 +227,7 @@ def main(argv=None):
                         "must be there")
     train_lib.add_export_arguments(parser)
     args = parser.parse_args(argv)
+    train_lib.check_export_arguments(args)
 
     # === Strategy ===
     strategy = train_lib.make_run_strategy(args)

@@ -26,6 +26,7 @@ from muse_tf.data.sources import SkipCounter, load_source
 from muse_tf.models.decoder_growth import grow_decoder
 from muse_tf.pipeline import WEIGHT_FILES
 from muse_tf.training.checkpointing import restore_model
+from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
 _SAMPLE_IMAGES = 8
@@ -106,6 +107,7 @@ def main(argv=None):
     # the loop), else start from --init-from's weights, else scratch.
     if train_lib.starts_from_init(args):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
+        init_checkpoints = checkpoint_dir(args.init_from)
         if args.stage == "large_decoder":
             # The encoder and codebook carry over (and stay frozen); the
             # larger decoder starts as a grown copy of the trained one, and
@@ -117,17 +119,15 @@ def main(argv=None):
                     getattr(source, part).get_weights())
             grow_decoder(source.decoder, trainer.vqgan.decoder,
                          noise=_GROWTH_NOISE, seed=args.seed)
-            if tf.train.latest_checkpoint(
-                    os.path.join(args.init_from, "checkpoints")):
-                restore_model(trainer.discriminator,
-                              os.path.join(args.init_from, "checkpoints"),
+            if tf.train.latest_checkpoint(init_checkpoints):
+                restore_model(trainer.discriminator, init_checkpoints,
                               "discriminator")
         elif os.path.exists(weights):
             trainer.vqgan.load_weights(weights)
         else:
-            source = os.path.join(args.init_from, "checkpoints")
-            restore_model(trainer.vqgan, source, "vqgan")
-            restore_model(trainer.discriminator, source, "discriminator")
+            restore_model(trainer.vqgan, init_checkpoints, "vqgan")
+            restore_model(trainer.discriminator, init_checkpoints,
+                          "discriminator")
 
     # === Loop, with reconstructions of fixed images in TensorBoard ===
     originals = to_model_range(next(iter(images.batch(_SAMPLE_IMAGES))))

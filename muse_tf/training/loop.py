@@ -15,6 +15,11 @@ import tensorflow as tf
 import tqdm
 
 
+def checkpoint_dir(workdir):
+    """Where a run in `workdir` keeps its checkpoints."""
+    return os.path.join(workdir, "checkpoints")
+
+
 class NonFiniteLossError(RuntimeError):
     """Raised when a training loss becomes NaN or Inf."""
 
@@ -50,7 +55,7 @@ def run_training(trainer, make_batches, workdir, num_steps,
       The last step's metrics as Python floats.
     """
     manager = tf.train.CheckpointManager(
-        trainer.checkpoint, os.path.join(workdir, "checkpoints"),
+        trainer.checkpoint, checkpoint_dir(workdir),
         max_to_keep=max_to_keep)
     if manager.latest_checkpoint:
         trainer.checkpoint.restore(manager.latest_checkpoint)
