@@ -4,7 +4,7 @@ Only ratios measured in one run on one machine mean anything (the CPU
 differs between machines), so this script measures everything it compares,
 one benchmark after another, each in a fresh process:
 
-  1. torch's fp32 matmul peak (../shared/peers/bench_matmul.py), and
+  1. torch's fp32 matmul peak (peers/bench_matmul.py), and
      TensorFlow's fp32 and bf16 peaks with one decoding step's forward
      (bench_forward.py), per config;
   2. at SMALL and MEDIUM (16x16 tokens, 12 steps, batch 4, CFG, text
@@ -15,9 +15,11 @@ one benchmark after another, each in a fresh process:
   3. VQ decode GFLOP/s: the peers' decoders with their SMALL runs, ours at
      MaskGIT's VQGAN config (bench_decode.py).
 
-Every JSON line goes under --output-dir; the markdown table goes to stdout.
+The peers run in their own virtualenv (--peer-venv), which the first run
+creates with peers/setup_venv.sh (CPU torch and both peers, pinned; see
+peers/README.md). Every JSON line goes under --output-dir; the markdown
+table goes to stdout.
 
-  bash ../shared/peers/setup_venv.sh ~/.cache/muse_peers_venv   # once
   python benchmarks/against_peers.py
 """
 
@@ -28,6 +30,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "peers")
 CONFIGS = {
     "SMALL": ["--hidden", "256", "--depth", "4", "--heads", "4",
               "--codebook", "1024"],
@@ -49,22 +52,37 @@ def run(name, command, output_dir, cwd=HERE):
     return json.loads(line)
 
 
+def peer_python(venv):
+    """The python of the peers' virtualenv `venv`, created first with
+    peers/setup_venv.sh if it has none (pip installs torch: minutes)."""
+    # Absolute: the peers' benchmarks run with peers/ as working directory.
+    venv = os.path.abspath(venv)
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        print(f"== setting up the peers' virtualenv in {venv}",
+              file=sys.stderr, flush=True)
+        # Its output goes to stderr: stdout is for the report.
+        subprocess.run(["bash", os.path.join(PEERS, "setup_venv.sh"), venv],
+                       check=True, stdout=sys.stderr)
+    return python
+
+
 def measure(args):
-    ours, peers = [sys.executable], [args.peer_python]
+    ours, peers = [sys.executable], [peer_python(args.peer_venv)]
     repeats = ["--repeats", str(args.repeats)]
     results = {"torch_matmul": run(
         "torch_matmul", peers + ["bench_matmul.py", "--threads", "2"],
-        args.output_dir, cwd=args.peers_dir)}
+        args.output_dir, cwd=PEERS)}
     for config, flags in CONFIGS.items():
         model = SHARED + flags
         decode = ["--decode-repeats", "2" if config == "SMALL" else "0"]
         runs = {
-            "amused": (peers + ["bench_amused.py"] + decode, args.peers_dir),
+            "amused": (peers + ["bench_amused.py"] + decode, PEERS),
             "lucidrains": (peers + ["bench_muse_maskgit_pytorch.py"] + decode,
-                           args.peers_dir),
+                           PEERS),
             "lucidrains_flash_off": (
                 peers + ["bench_muse_maskgit_pytorch.py", "--flash", "off",
-                         "--decode-repeats", "0"], args.peers_dir),
+                         "--decode-repeats", "0"], PEERS),
             "ours_fp32": (ours + ["bench_generate.py"], HERE),
             "ours_bf16": (ours + ["bench_generate.py", "--dtype-policy",
                                   "mixed_bfloat16", "--no-xla"], HERE),
@@ -142,11 +160,10 @@ def table(r):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peer-python", default=os.path.expanduser(
-        "~/.cache/muse_peers_venv/bin/python"),
-        help="python of the peers' venv (../shared/peers/setup_venv.sh)")
-    parser.add_argument("--peers-dir", default=os.path.join(
-        HERE, "..", "..", "shared", "peers"))
+    parser.add_argument("--peer-venv", default=os.path.expanduser(
+        "~/.cache/muse_peers_venv"),
+        help="the peers' virtualenv; created with peers/setup_venv.sh when "
+        "it has no bin/python")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output-dir", default="benchmark_results")
     parser.add_argument("--report-only", action="store_true",

@@ -1,6 +1,6 @@
 """VQGAN decode speed: token ids -> pixels, GFLOP/s, one JSON line.
 
-The peers' VQ decoders differ in size (../shared/peers: aMUSEd 477, the
+The peers' VQ decoders differ in size (peers/README.md: aMUSEd 477, the
 lucidrains VQGanVAE 165 GFLOP per 256x256 image), so decoders compare on
 GFLOP/s, not seconds. Ours runs at MaskGIT's VQGAN config by default (the
 package's `VQGANConfig()`: 256x256 pixels from 16x16 tokens, base width

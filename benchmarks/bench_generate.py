@@ -3,7 +3,7 @@
 Two kinds of run:
   * `--model emoji_64` (or a model dir): the bundled model end to end from
     text states to tokens, plus the VQGAN decode, with its own config.
-  * a random-weight transformer at the peers' flags (../shared/peers):
+  * a random-weight transformer at the peers' flags (peers/):
       SMALL:  --tokens-side 16 --hidden 256 --depth 4 --heads 4 --codebook 1024
       MEDIUM: --tokens-side 16 --hidden 512 --depth 8 --heads 8 --codebook 8192
     with --steps 12 --batch 4 --cfg on and random 77x768 text states, as the
@@ -13,7 +13,7 @@ What is timed is one call of the whole decoding loop (all steps, CFG as one
 doubled batch), XLA-compiled unless --no-xla, after --warmup untimed calls;
 the median of --repeats is reported. `--dtype-policy mixed_bfloat16` runs
 the transformer in bf16 (sampling stays float32). Only ratios taken in one
-run on one machine mean anything (see ../shared/peers/README.md).
+run on one machine mean anything (see peers/README.md).
 
 FLOPs per step (config runs) are counted by hand, multiply-add = 2: every
 Dense matmul of one forward of the doubled batch over the image tokens,
@@ -56,7 +56,7 @@ def _random_text(batch, length, dim, seed):
 
 
 def add_config_arguments(parser):
-    """The peers' model and batch flags (../shared/peers)."""
+    """The peers' model and batch flags (peers/bench_common.py)."""
     parser.add_argument("--tokens-side", type=int, default=16)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--depth", type=int, default=4)

@@ -12,6 +12,8 @@ On a CPU, the two "replicas" of MirroredStrategy share the same cores: it
 shows the cost of the replication machinery (all-reduce, split batches),
 not a speed-up; on GPUs or TPU cores each replica has its own device.
 
+With the peers' virtualenv (`bash benchmarks/peers/setup_venv.sh`):
+
   python benchmarks/bench_train.py \
       --peer-python ~/.cache/muse_peers_venv/bin/python
 """

@@ -1,11 +1,11 @@
 """Training throughput of lucidrains' muse-maskgit-pytorch (the peer).
 
-Runs in the peers' virtualenv (../shared/peers/README.md), which has torch
-and the package; `bench_train.py --peer-python` calls it so both numbers
-come from one run. Times `loss = MaskGit(ids, text_embeds=...)`, backward,
-gradient clipping at norm 1.0 and an AdamW step on random token ids and random text states (no VQGAN or
-T5 runs: token ids go in directly, as our trainer takes pre-tokenized
-shards). Prints one JSON line.
+Runs in the peers' virtualenv (benchmarks/peers/setup_venv.sh), which has
+torch and the package; `bench_train.py --peer-python` calls it so both
+numbers come from one run. Times `loss = MaskGit(ids, text_embeds=...)`,
+backward, gradient clipping at norm 1.0 and an AdamW step on random token
+ids and random text states (no VQGAN or T5 runs: token ids go in directly,
+as our trainer takes pre-tokenized shards). Prints one JSON line.
 
   ~/.cache/muse_peers_venv/bin/python benchmarks/peer_train_maskgit.py \
       --tokens-side 8 --hidden 256 --depth 6 --heads 4 --codebook 512 \
@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 
-PEERS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "peers")
+PEERS = os.path.join(os.path.dirname(__file__), "peers")
 
 
 def main():

@@ -1,7 +1,8 @@
-"""Editing with no extra training (Muse §3.3, MaskGIT §4.3; MUSE_NOTES §6).
+"""Editing with no extra training (Muse §3.3, MaskGIT §4.3).
 
 The trained masked transformers already model "fill in the [MASK]s given
-the rest", so editing is choosing which tokens to mask:
+the rest", so editing is choosing which tokens to mask (docs/design.md
+§6):
 
   inpainting   image + mask + prompt: the tokens under the mask are
                regenerated, every other token is the image's own.

@@ -1,6 +1,6 @@
 """`emoji_captions`: a TFDS builder for emoji images with captions.
 
-Sources (MUSE_NOTES §8), all from package registries:
+Sources (docs/design.md §8), all from package registries:
   * npm `emoji-datasource-{apple,google,twitter,facebook}` 16.0.0: 64x64
     PNGs of each emoji in four artists' styles, and `emoji.json` with names.
   * Debian `fonts-noto-color-emoji`: NotoColorEmoji.ttf, rendered with
@@ -55,9 +55,10 @@ CAPTION_TEMPLATES = (
 )
 
 # Prompts that mean what the training captions mean but that the model never
-# saw (the quality issue's paraphrases): other sentence shapes, and where
-# the Unicode name differs from the short name the captions use
-# ("heartpulse" / "growing heart"), that name as a synonym.
+# saw, to measure whether it generalises beyond memorised captions (the
+# "paraphrases" and "synonyms" rows of docs/quality/quality.md): other
+# sentence shapes, and where the Unicode name differs from the short name
+# the captions use ("heartpulse" / "growing heart"), that name as a synonym.
 PARAPHRASE_TEMPLATES = (
     "an icon of {a} {name} in the {Style} look",
     "{Style}'s drawing of {a} {name}",

@@ -1,4 +1,4 @@
-"""Fashion-MNIST from Debian's `dataset-fashion-mnist` (MUSE_NOTES §8).
+"""Fashion-MNIST from Debian's `dataset-fashion-mnist` (docs/design.md §8).
 
 The real 70k 28x28 grey images in 10 classes, read from the IDX files the
 package installs (`apt-get install dataset-fashion-mnist`), for MaskGIT's

@@ -1,4 +1,4 @@
-"""Input embeddings of the masked transformer (MUSE_NOTES §3)."""
+"""Input embeddings of the masked transformer (docs/design.md §3)."""
 
 import keras
 import tensorflow as tf

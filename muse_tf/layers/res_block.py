@@ -1,4 +1,4 @@
-"""Pre-activation residual block of the VQGAN (MUSE_NOTES §2)."""
+"""Pre-activation residual block of the VQGAN (docs/design.md §2)."""
 
 import keras
 

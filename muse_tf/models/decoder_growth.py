@@ -1,7 +1,7 @@
 """Start Muse's larger VQGAN decoder from the trained one (Net2Net growth).
 
 Muse fine-tunes a decoder with more residual blocks and channels while the
-encoder and codebook stay fixed (MUSE_NOTES §2). From random weights that
+encoder and codebook stay fixed (docs/design.md §2). From random weights that
 decoder has to relearn what the trained decoder already knows, which costs
 far more steps than a CPU budget holds. Instead it starts as a
 function-preserving copy of the trained decoder (Chen et al., Net2Net,

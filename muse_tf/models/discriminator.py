@@ -1,4 +1,7 @@
-"""PatchGAN discriminator for the VQGAN's adversarial loss (MUSE_NOTES §2)."""
+"""PatchGAN discriminator for the VQGAN's adversarial loss.
+
+See docs/design.md §2 for the losses it serves.
+"""
 
 import keras
 

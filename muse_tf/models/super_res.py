@@ -1,12 +1,13 @@
-"""MuseSuperRes: (high-res tokens, low-res tokens, text) -> logits (MUSE_NOTES §4).
+"""MuseSuperRes: (high-res tokens, low-res tokens, text) -> logits.
 
-Muse's second stage. The low-res tokens (the base model's output, never
-masked) pass through `num_encoder_layers` of self-attention; their output is
-concatenated with the projected text states, and that joint memory is the
-cross-attention key/value of `num_layers` decoder layers that predict the
-masked high-res tokens. So each high-res position sees both the picture it
-must sharpen and the prompt. Masking, loss and condition drop (of the text
-only: the low-res tokens always condition) are the base model's.
+Muse's second stage (docs/design.md §4). The low-res tokens (the base
+model's output, never masked) pass through `num_encoder_layers` of
+self-attention; their output is concatenated with the projected text states,
+and that joint memory is the cross-attention key/value of `num_layers`
+decoder layers that predict the masked high-res tokens. So each high-res
+position sees both the picture it must sharpen and the prompt. Masking, loss
+and condition drop (of the text only: the low-res tokens always condition)
+are the base model's.
 
 Dimensions: B batch, L = side² high-res tokens, l low-res tokens, T text
 tokens, V high-res codebook.

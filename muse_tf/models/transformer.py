@@ -1,4 +1,4 @@
-"""MuseTransformer: (image tokens, text states) -> logits (MUSE_NOTES §3).
+"""MuseTransformer: (image tokens, text states) -> logits (docs/design.md §3).
 
 The base masked transformer of Muse: token embedding with a [MASK] id and
 learned 2D positions, `num_layers` blocks of self-attention, cross-attention

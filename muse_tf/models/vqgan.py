@@ -1,4 +1,4 @@
-"""VQGAN image tokenizer (MUSE_NOTES §2; MaskGIT `vqgan_tokenizer.py`).
+"""VQGAN image tokenizer (docs/design.md §2; MaskGIT `vqgan_tokenizer.py`).
 
 Fully convolutional, with no attention blocks, so any image size that the
 downsampling factor divides encodes. Images are float32 in [-1, 1].

@@ -1,4 +1,4 @@
-"""Frozen pretrained text encoders (MUSE_NOTES §1, §8).
+"""Frozen pretrained text encoders (docs/design.md §1, §8).
 
 Muse conditions on a frozen T5-XXL; no package this project can install
 ships T5 weights, so the default is all-MiniLM-L6-v2 (BERT, 6 layers, width

