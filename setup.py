@@ -18,6 +18,8 @@ setuptools.setup(
         "tensorflow==2.21.0",
         "keras==3.15.1",
         "tensorflow-text==2.21.1",
+        # The MiniLM text encoder's transformer layers (muse_tf/text/bert.py).
+        "keras-hub==0.32.0",
         "tensorflow-hub==0.16.1",
         "tensorflow-datasets==4.9.10",
         # tensorflow-datasets imports it without declaring it.

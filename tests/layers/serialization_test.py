@@ -11,7 +11,6 @@ from muse_tf.layers.heads import MLMHead
 from muse_tf.layers.res_block import ResBlock
 from muse_tf.layers.vector_quantizer import VectorQuantizer
 from muse_tf.models.vqgan import VQGANDecoder, VQGANEncoder
-from muse_tf.text.bert import BertLayer
 
 LAYERS = [
     ImageTokenEmbedding(64, 8, 32, dropout=0.1),
@@ -21,7 +20,6 @@ LAYERS = [
     VectorQuantizer(64, 8, commitment_cost=0.5),
     VQGANEncoder(8, (1, 2), 1, 8),
     VQGANDecoder(8, (1, 2), 1),
-    BertLayer(32, 4, 64),
 ]
 
 
