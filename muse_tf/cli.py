@@ -6,6 +6,7 @@ import os
 import re
 import sys
 
+from muse_tf import logs
 from muse_tf.configs import GUIDANCE_SCHEDULES, SCHEDULES
 from muse_tf.presets import (
     BUNDLED_CLASS_MODELS,
@@ -283,6 +284,9 @@ def build_parser():
         "TensorFlow: generate and edit images (from prompts, or from classes), "
         "evaluate a model, export a SavedModel, query a "
         "model server, average checkpoints, prepare training data.")
+    parser.add_argument(logs.VERBOSE_FLAG, action="store_true",
+                        help=logs.VERBOSE_HELP + "; and a traceback with "
+                        "an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -463,14 +467,25 @@ def build_parser():
                       "the super-res stage's data), or their 40-emoji "
                       "'sample' versions for tests (default full)")
     prep.set_defaults(run=_prepare_data)
+    # --verbose also after the command; SUPPRESS keeps the global one's
+    # value when it is not given there.
+    for command in sub.choices.values():
+        command.add_argument(logs.VERBOSE_FLAG, action="store_true",
+                             default=argparse.SUPPRESS,
+                             help="as `muse-tf --verbose`")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # Before the command imports TensorFlow: its C++ start-up log stays
+    # out of what the command prints, unless --verbose.
+    logs.quiet_tensorflow(args.verbose)
     try:
         args.run(args)
     except ValueError as e:
+        if args.verbose:
+            raise
         print(f"muse-tf {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -122,3 +122,80 @@ def test_generate_class_writes_pngs_by_class_name_or_id(tmp_path, capsys):
                           "needs both --image and --mask")):
         assert cli.main(["generate-class", *bad, "--model", model_dir]) == 2
         assert message in capsys.readouterr().err
+
+
+# Quiet start-up (muse_tf/logs.py): TensorFlow's C++ log shows only with
+# --verbose. It is written on TensorFlow's first import, so the commands
+# run in processes of their own.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run_quietly_or_not(command, tmp_path):
+    import subprocess
+    import sys
+
+    from muse_tf import logs
+
+    env = {k: v for k, v in os.environ.items()
+           if k != logs.LEVEL_VARIABLE}  # The user's level would win.
+    env["PYTHONPATH"] = _ROOT
+    return subprocess.run([sys.executable, *command], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def test_verbose_goes_before_or_after_the_command():
+    parser = cli.build_parser()
+    assert not parser.parse_args(["ema", "a", "b"]).verbose
+    assert parser.parse_args(["--verbose", "ema", "a", "b"]).verbose
+    assert parser.parse_args(["ema", "a", "b", "--verbose"]).verbose
+
+
+def test_the_start_up_log_filter_keeps_all_but_cpp_lines_below_the_level():
+    from muse_tf import logs
+
+    lines = [
+        (b"WARNING: All log messages before absl::InitializeLog() is called "
+         b"are written to STDERR\n"),
+        (b"I0000 00:00:1796588137.696623   14935 port.cc:153] oneDNN custom "
+         b"operations are on.\n"),
+        b"W0000 00:00:1796588137.697025   14935 a_file.cc:31] a warning\n",
+        (b"E0000 00:00:1796588141.555447   14935 cuda_platform.cc:52] failed "
+         b"call to cuInit\n"),
+        b"F0911 10:12:13.123456 14935 check.cc:1] Check failed\n",
+        b"/x.py:3: DeprecationWarning: a Python warning\n",
+        b"  import thing\n"]
+    data = b"".join(lines)
+    assert logs.filter_start_up_log(data, 3) == b"".join(lines[4:])
+    assert logs.filter_start_up_log(data, 2) == b"".join(lines[3:])
+    assert logs.filter_start_up_log(data, 0) == data
+
+
+def test_a_command_prints_no_tensorflow_log_unless_verbose(tmp_path):
+    import re
+
+    missing = str(tmp_path / "none")
+    command = ["-m", "muse_tf.cli", "ema", missing, str(tmp_path / "out")]
+    quiet = _run_quietly_or_not(command, tmp_path)
+    assert quiet.returncode == 2
+    assert quiet.stderr == (f"muse-tf ema: error: No checkpoints in "
+                            f"{missing!r}\n")
+
+    verbose = _run_quietly_or_not(command + ["--verbose"], tmp_path)
+    assert verbose.returncode == 1  # The error's traceback, not one line.
+    assert re.search(r"^[IWE]\d{4} .*\] ", verbose.stderr, re.MULTILINE)
+    assert verbose.stderr.rstrip().endswith(
+        f"ValueError: No checkpoints in {missing!r}")
+
+
+def test_a_training_script_prints_no_tensorflow_log_and_errors_in_a_line(
+        tmp_path):
+    result = _run_quietly_or_not(
+        [os.path.join(_ROOT, "training", "train_vqgan.py"), "--preset",
+         "fashion_32", "--workdir", str(tmp_path / "run"), "--data",
+         "fashion_mnist:test[:x]"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "train_vqgan.py: error: data 'fashion_mnist:test[:x]': bad slice "
+        "[:x]: expected [START:STOP] with at least one bound, each an "
+        "example count or a percentage (e.g. [:2048], [10%:])\n")

@@ -13,13 +13,15 @@ Example (the class-conditional Fashion-MNIST model):
       --workdir runs/fashion --model-dir runs/fashion_model
 """
 
+import train_lib  # First: it quiets TensorFlow's start-up log.
+
+# isort: split
 import argparse
 import os
 
 import numpy as np
 import tensorflow as tf
 import tqdm
-import train_lib
 from train_transformer import load_vqgan
 
 from muse_tf.class_pipeline import WEIGHT_FILES, ClassToImage
@@ -132,4 +134,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    train_lib.run_main(main)

@@ -11,6 +11,9 @@ the ceiling for generated images' scores.
       --epochs 30 --output muse_tf/presets/judge_emoji
 """
 
+import train_lib  # First: it quiets TensorFlow's start-up log.
+
+# isort: split
 import argparse
 import json
 import os
@@ -108,6 +111,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    train_lib.add_verbose_argument(parser)
     args = parser.parse_args()
 
     keras.utils.set_random_seed(args.seed)
@@ -127,4 +131,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    train_lib.run_main(main)

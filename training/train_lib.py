@@ -4,11 +4,22 @@ Every script trains under `--strategy` (tpu, multi_worker, mirrored,
 one_device; see muse_tf/training/distribute.py) with a global
 `--batch-size` that the replicas split, several steps per graph call, and
 optionally mixed bfloat16 precision.
+
+The scripts import this module before TensorFlow: importing it keeps
+TensorFlow's C++ start-up log quiet unless the command line has --verbose
+(muse_tf/logs.py). They run their `main` through `run_main`, so that a
+ValueError (bad flags, a --data spec the source cannot read) is a one-line
+error.
 """
 
 import os
+import sys
 
-import keras
+from muse_tf import logs
+
+logs.quiet_tensorflow(verbose=logs.VERBOSE_FLAG in sys.argv[1:])
+
+import keras  # After the quieting above.
 import tensorflow as tf
 
 from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
@@ -17,8 +28,30 @@ from muse_tf.training.loop import checkpoint_dir, run_training
 DEFAULT_DATA = "tfds:emoji_captions"
 
 
+def add_verbose_argument(parser):
+    """--verbose (read from sys.argv when this module is imported)."""
+    parser.add_argument(logs.VERBOSE_FLAG, action="store_true",
+                        help=logs.VERBOSE_HELP + "; and a traceback with "
+                        "an error")
+
+
+def run_main(main):
+    """Runs a script's `main()`: a ValueError is one line on stderr,
+    `SCRIPT: error: MESSAGE`, and exit status 2 (as argparse's errors),
+    unless --verbose, which shows its traceback."""
+    try:
+        main()
+    except ValueError as e:
+        if logs.VERBOSE_FLAG in sys.argv[1:]:
+            raise
+        print(f"{os.path.basename(sys.argv[0])}: error: {e}",
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     """Flags of every training script (script-specific defaults)."""
+    add_verbose_argument(parser)
     parser.add_argument("--preset", default="emoji_64",
                         help="model config preset (default emoji_64)")
     parser.add_argument("--workdir", required=True,
@@ -26,8 +59,11 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
                         "rerunning with the same workdir resumes")
     data = parser.add_argument_group("data")
     data.add_argument("--data", default=DEFAULT_DATA,
-                      help="tfds:NAME[:SPLIT], folder:DIR (images + "
-                      "captions.jsonl/csv) or tfrecord:GLOB (default "
+                      help="tfds:NAME[/CONFIG][:SPLIT], folder:DIR (images "
+                      "+ captions.jsonl/csv), tfrecord:GLOB or "
+                      "fashion_mnist:SPLIT, each optionally sliced as in "
+                      "TFDS: SPEC[START:STOP], e.g. fashion_mnist:"
+                      "train[:2048] or folder:DIR[:10%%] (default "
                       f"{DEFAULT_DATA})")
     data.add_argument("--data-dir", default=None, help="TFDS data directory")
     data.add_argument("--image-key", default="image",

@@ -19,12 +19,14 @@ Examples (the bundled emoji model):
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
+import train_lib  # First: it quiets TensorFlow's start-up log.
+
+# isort: split
 import argparse
 import dataclasses
 import os
 
 import tensorflow as tf
-import train_lib
 
 from muse_tf.configs import get_preset
 from muse_tf.data import pretokenize, stream
@@ -277,4 +279,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    train_lib.run_main(main)

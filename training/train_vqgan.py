@@ -12,11 +12,13 @@ Examples (the bundled emoji model):
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
 """
 
+import train_lib  # First: it quiets TensorFlow's start-up log.
+
+# isort: split
 import argparse
 import os
 
 import tensorflow as tf
-import train_lib
 from train_transformer import load_vqgan
 
 from muse_tf.configs import get_preset
@@ -148,4 +150,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    train_lib.run_main(main)

@@ -16,16 +16,32 @@ A source is named by a spec string (the training scripts' `--data`):
   fashion_mnist:SPLIT          Debian's Fashion-MNIST (`data/fashion_mnist`),
                                captioned with the class name, with `label`.
 
+Any spec may end in a slice of its examples (images, or a folder's or
+shards' records) in TFDS's syntax: `[START:STOP]`, either bound optional,
+as example counts or percentages of the whole, negative ones counting from
+the end, e.g. `fashion_mnist:train[:2048]`, `folder:DIR[-10%:]`,
+`tfrecord:GLOB[100:200]`, `tfds:NAME[:10%]` (the train split). TFDS
+slices a tfds: spec itself (so its other split syntax works there too);
+the others are sliced here, as TFDS would: percentages round to the
+closest example, and a bound past the last example is an error.
+
+A spec the source cannot read is a ValueError whose one-line message names
+it.
+
 Every source becomes {"image": uint8 [size, size, 3], "caption": string}:
 resized so the shorter side is `size`, then centre-cropped. Images that do
 not decode are skipped and counted (`SkipCounter`), never fatal.
 """
 
+import contextlib
 import csv
+import dataclasses
 import glob
 import json
 import os
+import re
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -121,18 +137,107 @@ def _caption_rows(folder):
     return rows
 
 
-def folder_source(folder, size, counter):
-    """Each captioned file of a folder (see the module docstring)."""
+# "SPEC[START:STOP]": the slice in TFDS's split syntax that may end a spec.
+_TRAILING_SLICE = re.compile(
+    r"\[(?P<start>[^\[\]:]*):(?P<stop>[^\[\]:]*)\]$")
+# A bound: an example count or a percentage (TFDS's `_SLICE_RE`, no shards).
+_BOUND = re.compile(r"^(?P<value>-?[\d_.]+)(?P<percent>%?)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Slice:
+    """`[start:stop]` of a source's examples, as TFDS reads a split's
+    slice: either bound may be None; a percentage in either makes both
+    percentages (of the examples there are, rounded to the closest);
+    negative bounds count from the end."""
+
+    start: float | None
+    stop: float | None
+    percent: bool
+    text: str  # As written: "[:2048]".
+
+    @classmethod
+    def parse(cls, text):
+        """"[START:STOP]" -> a Slice; ValueError unless TFDS would read
+        it so."""
+        match = _TRAILING_SLICE.fullmatch(text)
+        texts = (match["start"], match["stop"]) if match else ("", "")
+        bounds = [_BOUND.match(t) if t else None for t in texts]
+        if not match or not any(texts) or any(
+                t and not b for t, b in zip(texts, bounds)):
+            raise ValueError(f"bad slice {text}: expected [START:STOP] "
+                             "with at least one bound, each an example "
+                             "count or a percentage (e.g. [:2048], [10%:])")
+        percent = any(b and b["percent"] for b in bounds)
+        try:
+            start, stop = (None if b is None else
+                           float(b["value"]) if percent else int(b["value"])
+                           for b in bounds)
+        except ValueError:
+            raise ValueError(f"bad slice {text}: a bound is a whole number "
+                             "of examples or a percentage") from None
+        if percent and any(abs(b) > 100 for b in (start, stop)
+                           if b is not None):
+            raise ValueError(f"bad slice {text}: percentages lie in "
+                             "[-100%, 100%]")
+        return cls(start, stop, percent, text)
+
+    def bounds(self, count):
+        """(first, end) indices into `count` examples; ValueError when a
+        bound lies beyond them."""
+
+        def absolute(bound, default):
+            if bound is None:
+                return default
+            if self.percent:
+                return round(bound * count / 100.0)
+            return bound
+
+        start, stop = absolute(self.start, 0), absolute(self.stop, count)
+        if abs(start) > count or abs(stop) > count:
+            raise ValueError(f"slice {self.text} reaches past the {count} "
+                             "examples there are")
+        return (start + count if start < 0 else start,
+                stop + count if stop < 0 else stop)
+
+
+def split_slice(spec):
+    """"SPEC[START:STOP]" -> ("SPEC", "[START:STOP]"); a spec without a
+    trailing slice -> (spec, "")."""
+    match = _TRAILING_SLICE.search(spec)
+    if not match:
+        return spec, ""
+    return spec[:match.start()], match.group(0)
+
+
+def take_slice(records, bracket):
+    """The `bracket` ("[START:STOP]", see `Slice`) of a dataset's elements;
+    all of them for "". Counts the elements first when their number is not
+    known (TFRecord shards: one pass over the records, none decoded)."""
+    if not bracket:
+        return records
+    selection = Slice.parse(bracket)
+    count = int(records.cardinality())
+    if count < 0:
+        count = int(records.reduce(np.int64(0), lambda n, _: n + 1))
+    start, stop = selection.bounds(count)
+    return records.skip(start).take(max(stop - start, 0))
+
+
+def folder_source(folder, size, counter, bracket=""):
+    """Each captioned file of a folder (see the module docstring), or a
+    slice of them (`bracket`, "[START:STOP]")."""
     files, captions = zip(*_caption_rows(folder))
-    records = tf.data.Dataset.from_tensor_slices(
-        {"path": list(files), "caption": list(captions)})
+    records = take_slice(tf.data.Dataset.from_tensor_slices(
+        {"path": list(files), "caption": list(captions)}), bracket)
     return decode_images(records, lambda r: {
         "image_bytes": tf.io.read_file(r["path"]),
         "caption": r["caption"]}, size, counter)
 
 
-def tfrecord_source(pattern, size, counter):
-    """Examples of the TFRecord shards matching `pattern`."""
+def tfrecord_source(pattern, size, counter, bracket=""):
+    """Examples of the TFRecord shards matching `pattern` (in the sorted
+    order of their names), or a slice of them (`bracket`)."""
     files = sorted(glob.glob(pattern))
     if not files:
         raise ValueError(f"No TFRecord files match {pattern!r}")
@@ -144,14 +249,18 @@ def tfrecord_source(pattern, size, counter):
         return {"image_bytes": example["image"],
                 "caption": example["caption"]}
 
-    return decode_images(tf.data.TFRecordDataset(files), parse, size,
-                         counter)
+    return decode_images(take_slice(tf.data.TFRecordDataset(files), bracket),
+                         parse, size, counter)
 
 
 def tfds_source(name, split, size, data_dir=None, image_key="image",
                 caption_key="caption"):
-    """{"image", "caption"} from a TFDS dataset (decoded by TFDS)."""
-    ds = tfds.load(name, split=split, data_dir=data_dir)
+    """{"image", "caption"} from a TFDS dataset (decoded by TFDS); `split`
+    in TFDS's syntax, slices included."""
+    try:
+        ds = tfds.load(name, split=split, data_dir=data_dir)
+    except AssertionError as e:  # TFDS's "Manual directory ... is empty".
+        raise ValueError(" ".join(str(e).split())) from e
     spec = ds.element_spec
     for key in (image_key, caption_key):
         if key not in spec:
@@ -172,49 +281,72 @@ def tfds_source(name, split, size, data_dir=None, image_key="image",
 
 
 def _split_spec(spec):
-    """"kind:rest" -> (kind, rest); ValueError for an unknown kind."""
-    kind, _, rest = spec.partition(":")
+    """"kind:rest[START:STOP]" -> (kind, rest, "[START:STOP]" or "");
+    ValueError for an unknown kind."""
+    base, bracket = split_slice(spec)
+    kind, _, rest = base.partition(":")
     if kind not in ("tfds", "folder", "tfrecord", "fashion_mnist"):
         raise ValueError(f"Unknown data source {spec!r}: expected "
                          f"tfds:NAME, folder:DIR, tfrecord:GLOB or "
                          f"fashion_mnist:SPLIT")
-    return kind, rest
+    return kind, rest, bracket
+
+
+@contextlib.contextmanager
+def _naming(spec):
+    """A ValueError inside becomes one naming `spec`, on one line (the
+    first of its message: TFDS's can list every dataset it has)."""
+    try:
+        yield
+    except ValueError as e:
+        lines = [line.strip() for line in str(e).splitlines()
+                 if line.strip()]
+        message = lines[0] if lines else type(e).__name__
+        if spec not in message:
+            message = f"data {spec!r}: {message}"
+        raise ValueError(message) from e
 
 
 def source_signature(spec, data_dir=None):
     """A JSON-able description of what `spec` holds now (TFDS version and
     split size; captions and file sizes of a folder; shard names and
     sizes), so caches built from it notice when the data changes."""
-    kind, rest = _split_spec(spec)
-    if kind == "tfds":
-        name, _, split = rest.partition(":")
-        info = tfds.builder(name, data_dir=data_dir).info
-        return [spec, str(info.version),
-                info.splits[split or "train"].num_examples]
-    if kind == "folder":
-        return [spec] + [[caption, os.path.getsize(path)
-                          if os.path.exists(path) else None]
-                         for path, caption in _caption_rows(rest)]
-    if kind == "fashion_mnist":
-        return [spec, fashion_mnist.DIRECTORY]
-    return [spec] + [[path, os.path.getsize(path)]
-                     for path in sorted(glob.glob(rest))]
+    with _naming(spec):
+        kind, rest, bracket = _split_spec(spec)
+        if kind == "tfds":
+            name, _, split = rest.partition(":")
+            info = tfds.builder(name, data_dir=data_dir).info
+            return [spec, str(info.version),
+                    info.splits[(split or "train") + bracket].num_examples]
+        if kind == "folder":
+            return [spec] + [[caption, os.path.getsize(path)
+                              if os.path.exists(path) else None]
+                             for path, caption in _caption_rows(rest)]
+        if kind == "fashion_mnist":
+            return [spec, fashion_mnist.DIRECTORY]
+        return [spec] + [[path, os.path.getsize(path)]
+                         for path in sorted(glob.glob(rest))]
 
 
 def load_source(spec, size, counter=None, data_dir=None, image_key="image",
                 caption_key="caption"):
-    """The dataset a spec string names (see the module docstring)."""
-    kind, rest = _split_spec(spec)
-    if kind == "tfds":
-        name, _, split = rest.partition(":")
-        return tfds_source(name, split or "train", size, data_dir,
-                           image_key, caption_key)
-    if kind == "fashion_mnist":
-        if size != fashion_mnist.IMAGE_SIZE:
-            raise ValueError(f"Fashion-MNIST images are "
-                             f"{fashion_mnist.IMAGE_SIZE} pixels, not {size}")
-        return fashion_mnist.dataset(rest or "train")
-    counter = counter if counter is not None else SkipCounter()
-    if kind == "folder":
-        return folder_source(rest, size, counter)
-    return tfrecord_source(rest, size, counter)
+    """The dataset a spec string names (see the module docstring); a
+    ValueError naming the spec, on one line, if the source cannot read
+    it."""
+    with _naming(spec):
+        kind, rest, bracket = _split_spec(spec)
+        if kind == "tfds":
+            name, _, split = rest.partition(":")
+            return tfds_source(name, (split or "train") + bracket, size,
+                               data_dir, image_key, caption_key)
+        if kind == "fashion_mnist":
+            if size != fashion_mnist.IMAGE_SIZE:
+                raise ValueError(f"Fashion-MNIST images are "
+                                 f"{fashion_mnist.IMAGE_SIZE} pixels, not "
+                                 f"{size}")
+            return take_slice(fashion_mnist.dataset(rest or "train"),
+                              bracket)
+        counter = counter if counter is not None else SkipCounter()
+        if kind == "folder":
+            return folder_source(rest, size, counter, bracket)
+        return tfrecord_source(rest, size, counter, bracket)

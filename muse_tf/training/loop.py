@@ -2,9 +2,9 @@
 
 A run lives in a work directory: `checkpoints/` (tf.train.CheckpointManager)
 and `logs/` (TensorBoard). Restarting with the same work directory resumes
-from the latest checkpoint, so a killed run loses at most one checkpoint
-interval. A non-finite loss stops the run before anything is saved, so the
-last good checkpoint stays intact.
+from the latest checkpoint (and prints that it does, with the step), so a
+killed run loses at most one checkpoint interval. A non-finite loss stops
+the run before anything is saved, so the last good checkpoint stays intact.
 """
 
 import math
@@ -61,6 +61,12 @@ def run_training(trainer, make_batches, workdir, num_steps,
         trainer.checkpoint.restore(manager.latest_checkpoint)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "logs"))
     start = int(trainer.step.numpy())
+    if manager.latest_checkpoint:
+        print(f"resuming {workdir} from step {start} "
+              f"({manager.latest_checkpoint})", flush=True)
+    else:
+        print(f"starting {workdir} at step {start}: no checkpoint in "
+              f"{manager.directory} yet", flush=True)
     periods = [summary_every, checkpoint_every] + [n for n, _ in hooks]
     metrics = {}
     iterator = iter(trainer.distribute(make_batches(start)))

@@ -106,3 +106,119 @@ def test_tfds_source_with_an_unknown_feature_is_a_value_error(
     with pytest.raises(ValueError, match="no feature 'caption'"):
         sources.load_source("tfds:emoji_captions/sample", SIZE,
                             data_dir=sample_data_dir)
+
+
+def _captioned_folder(folder, count):
+    """`count` PNGs, captioned "0", "1", ..., in captions.jsonl."""
+    for i in range(count):
+        (folder / f"{i}.png").write_bytes(_png(8, 8, 10 * i))
+    (folder / "captions.jsonl").write_text("\n".join(
+        json.dumps({"file": f"{i}.png", "caption": str(i)})
+        for i in range(count)))
+    return folder
+
+
+def _shards(folder, sizes):
+    """TFRecord shards d-0, d-1, ... of `sizes` examples, captioned with
+    their position over all shards ("0", "1", ...)."""
+    position = 0
+    for shard, size in enumerate(sizes):
+        with tf.io.TFRecordWriter(str(folder / f"d-{shard}.tfrecord")) as w:
+            for _ in range(size):
+                w.write(tf.train.Example(features=tf.train.Features(feature={
+                    key: tf.train.Feature(bytes_list=tf.train.BytesList(
+                        value=[value])) for key, value in [
+                        ("image", _png(8, 8, position)),
+                        ("caption", str(position).encode())]})
+                ).SerializeToString())
+                position += 1
+    return f"{folder}/d-*.tfrecord"
+
+
+@pytest.mark.parametrize("bracket", [
+    "[2:5]", "[:3]", "[7:]", "[-3:]", "[:-8]", "[-4:-1]", "[25%:75%]",
+    "[:33%]", "[-10%:]", "[1:50%]", "[5:2]", "[0:10]", "[:1_0]", "[12.5%:]"])
+def test_slice_bounds_are_those_tfds_reads(bracket):
+    import types
+
+    import tensorflow_datasets as tfds
+
+    count = 10
+    (absolute,) = tfds.core.ReadInstruction.from_spec(
+        f"train{bracket}").to_absolute(
+        {"train": types.SimpleNamespace(num_examples=count)})
+    expected = (absolute.from_ or 0,
+                count if absolute.to is None else absolute.to)
+    assert sources.Slice.parse(bracket).bounds(count) == expected
+
+
+@pytest.mark.parametrize("bracket, expected", [
+    ("[1:3]", ["1", "2"]), ("[-2:]", ["4", "5"]), ("[:50%]", ["0", "1", "2"])])
+def test_folder_slice(tmp_path, bracket, expected):
+    counter = sources.SkipCounter()
+    examples = _read_all(sources.load_source(
+        f"folder:{_captioned_folder(tmp_path, 6)}{bracket}", SIZE, counter))
+    assert [c for _, c in examples] == expected
+    assert counter.skipped == 0 and int(counter.read.numpy()) == len(expected)
+
+
+@pytest.mark.parametrize("bracket, expected", [
+    ("[1:4]", ["1", "2", "3"]), ("[-1:]", ["4"]), ("[40%:60%]", ["2"])])
+def test_tfrecord_slice_runs_over_the_shards_in_order(tmp_path, bracket,
+                                                      expected):
+    pattern = _shards(tmp_path, [2, 3])
+    examples = _read_all(sources.load_source(f"tfrecord:{pattern}{bracket}",
+                                             SIZE))
+    assert [c for _, c in examples] == expected
+
+
+def test_fashion_mnist_slice():
+    from muse_tf.data import fashion_mnist
+
+    images, labels = fashion_mnist.load("test")
+    for spec, expected in [("fashion_mnist:test[:5]", slice(0, 5)),
+                           ("fashion_mnist:test[-3:]", slice(-3, None)),
+                           ("fashion_mnist:test[:0.05%]", slice(0, 5))]:
+        examples = list(sources.load_source(spec, 32).as_numpy_iterator())
+        np.testing.assert_array_equal([ex["label"] for ex in examples],
+                                      labels[expected])
+        np.testing.assert_array_equal([ex["image"] for ex in examples],
+                                      images[expected])
+
+
+def test_tfds_slice(sample_data_dir):
+    spec = "tfds:emoji_captions/sample:test"
+    whole = _read_all(sources.load_source(spec, SIZE,
+                                          data_dir=sample_data_dir,
+                                          caption_key="captions"))
+    head = _read_all(sources.load_source(f"{spec}[:2]", SIZE,
+                                         data_dir=sample_data_dir,
+                                         caption_key="captions"))
+    assert [c for _, c in head] == [c for _, c in whole[:10]]  # 5 each.
+    assert sources.source_signature(f"{spec}[:2]", sample_data_dir)[2] == 2
+    train = _read_all(sources.load_source(  # No split: train's, sliced.
+        "tfds:emoji_captions/sample[-1:]", SIZE, data_dir=sample_data_dir,
+        caption_key="captions"))
+    assert len(train) == 5
+
+
+@pytest.mark.parametrize("spec", [
+    "fashion_mnist:validation",
+    "fashion_mnist:test[:20000]",
+    "fashion_mnist:test[:x]",
+    "fashion_mnist:test[:150%]",
+    "FOLDER[:7]",
+    "FOLDER[3]",
+    "FOLDER[:4shard]",
+    "tfrecord:/nonexistent/*.tfrecord[:2]",
+    "tfds:emoji_captions/sample:test[:x]",
+    "tfds:emoji_captions/sample:validation",
+    "tfds:no_such_dataset"])
+def test_a_spec_the_source_cannot_read_is_a_one_line_value_error(
+        spec, tmp_path, sample_data_dir):
+    spec = spec.replace("FOLDER", f"folder:{_captioned_folder(tmp_path, 6)}")
+    with pytest.raises(ValueError) as error:
+        sources.load_source(spec, 32, data_dir=sample_data_dir,
+                            caption_key="captions")
+    message = str(error.value)
+    assert spec in message and "\n" not in message

@@ -67,15 +67,20 @@ def test_condition_drop_uses_null_text_for_about_ten_percent(tiny_config):
 
 
 @pytest.mark.slow
-def test_run_resumes_from_the_last_checkpoint(tiny_config, tmp_path):
+def test_run_resumes_from_the_last_checkpoint(tiny_config, tmp_path,
+                                              capsys):
     workdir = str(tmp_path)
     first = _trainer(tiny_config)
     run_training(first, lambda _: _batches(tiny_config), workdir, num_steps=4,
                  checkpoint_every=2, summary_every=2)
+    assert (f"starting {workdir} at step 0: no checkpoint in "
+            f"{workdir}/checkpoints yet\n") in capsys.readouterr().out
     weights = [v.numpy() for v in first.model.variables]
 
     second = _trainer(tiny_config)
     run_training(second, lambda _: _batches(tiny_config), workdir, num_steps=4)
+    assert (f"resuming {workdir} from step 4 ({workdir}/checkpoints/ckpt-4)"
+            "\n") in capsys.readouterr().out
     assert int(second.step.numpy()) == 4  # Nothing left to do: restored.
     for a, b in zip(weights, second.model.variables):
         np.testing.assert_array_equal(a, b.numpy())
