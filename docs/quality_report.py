@@ -3,7 +3,9 @@
 1. The bundled models as they ship (`muse-tf eval` defaults): fashion_32
    (100 images per class) and the emoji_128 cascade (every emoji the judge
    knows, with training-style prompts, paraphrases and synonyms; FID
-   against the held-out 128-pixel emoji).
+   against the held-out 128-pixel emoji). Each also judges real held-out
+   and training images (as many, evenly spaced) and their round trips
+   through the model's last VQGAN: the tokenizers' table.
 2. MaskGIT's decoding ablation (its Table 3 and Fig. 3) and Muse's guidance
    ablation, each setting changed alone from the model's own defaults (its
    config's sampler): every mask schedule; 4, 8, 12 and 24 steps; guidance
@@ -122,6 +124,58 @@ def ablation_runs(results, model, runs):
             if run_key(model, c) in results}
 
 
+def percent(report, key):
+    """A report's share as a percentage, or a dash where the report has
+    none (results written before the report measured it)."""
+    value = report.get(key)
+    return "—" if value is None else f"{value:.1%}"
+
+
+def kept(report, suffix):
+    """The share of the judge's accuracy on real images (held-out: suffix
+    "", training: "_train") that it keeps on their VQGAN round trips, from
+    the two accuracies (so older results without the ratio show it too),
+    or a dash."""
+    real = report.get(f"judge_real{suffix}_accuracy")
+    trip = report.get(f"judge_vqgan_round_trip{suffix}_accuracy")
+    return "—" if not real or trip is None else f"{trip / real:.1%}"
+
+
+def tokenizer_table(results):
+    """Markdown lines: what the tokenizer of each model in the report (its
+    last VQGAN, which the round trips go through) keeps of real held-out
+    and training images in the judge's eyes, from the shipped runs and
+    emoji_64's default ablation run."""
+    runs = {"shipped:fashion_32": ("fashion_32", "VQGAN"),
+            run_key("emoji_64", {}): ("emoji_64", "base VQGAN"),
+            "shipped:emoji_128": ("emoji_128", "high-res VQGAN")}
+    rows = [(name, results[key]) for key, name in runs.items()
+            if key in results]
+    if not rows:
+        return []
+    lines = [
+        "## Tokenizers", "",
+        ("The judge's accuracy on real images and on their round trip "
+         "through the model's last VQGAN (encoded and decoded), on held-out "
+         "and on training images (the images whose tokens the transformer "
+         "learned to reproduce); kept: round trip over real. A "
+         "tokenizer should keep at least 90% on both."), "",
+        ("| model | VQGAN | held-out: real | round trip | kept | "
+         "training: real | round trip | kept | training images |"),
+        "|---|---|---|---|---|---|---|---|---|"]
+    for (model, vqgan), report in rows:
+        lines.append(
+            f"| {model} | {vqgan} | "
+            f"{percent(report, 'judge_real_accuracy')} | "
+            f"{percent(report, 'judge_vqgan_round_trip_accuracy')} | "
+            f"{kept(report, '')} | "
+            f"{percent(report, 'judge_real_train_accuracy')} | "
+            f"{percent(report, 'judge_vqgan_round_trip_train_accuracy')} | "
+            f"{kept(report, '_train')} | "
+            f"{report.get('real_train_selection', '—')} |")
+    return lines + [""]
+
+
 def write_tables(results, path):
     lines = ["# Quality report", "",
              ("Written by `python docs/quality_report.py` (see its "
@@ -157,6 +211,7 @@ def write_tables(results, path):
                  f"{emoji['fid_over_floor']:.2f}; the high-res VQGAN's round "
                  f"trip of real images {emoji['fid_vqgan_round_trip']:.1f}."),
             ""]
+    lines += tokenizer_table(results)
     for model in ABLATION_MODELS:
         groups = {group: ablation_runs(results, model, runs)
                   for group, runs in GROUPS.items()}

@@ -265,13 +265,15 @@ def _evaluate(args):
     report, grid = quality.evaluate(
         pipe, judge, real, seed=args.seed, per_class=args.per_class,
         num_classes=args.num_classes, batch_size=args.batch_size,
-        data_dir=args.data_dir, num_steps=args.num_steps,
+        data_dir=args.data_dir, real_train=args.real_train,
+        train_images=args.train_images, num_steps=args.num_steps,
         guidance_scale=args.guidance_scale)
     report = {"model": args.model, **report}
     with open(args.output, "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: v for k, v in report.items()
                       if k not in ("class_fidelity_by_class", "sampler")}))
+    print(quality.round_trip_summary(report))
     print(f"wrote {args.output}")
     if args.grid:
         tf.io.write_file(args.grid, tf.io.encode_png(grid))
@@ -364,7 +366,9 @@ def build_parser():
         "generated images that a classifier trained on real images (the "
         "judge) labels with what was asked for, beside the judge's accuracy "
         "on the held-out real images and on them after the model's VQGAN "
-        "encoded and decoded them (what its tokens keep). A text model is "
+        "encoded and decoded them (what its tokens keep), and the same two "
+        "on real training images (what its tokens keep of the images the "
+        "transformer learned to reproduce). A text model is "
         "asked for every emoji the judge knows, with training-style "
         "prompts, with paraphrases it never saw, and by synonyms (Unicode "
         "names); a class-conditional model for --per-class images of each "
@@ -381,6 +385,15 @@ def build_parser():
                      "emoji_captions/CONFIG:SPLIT, the split optionally "
                      "sliced as in TFDS (test[:2000]: its first 2000 "
                      "images; default: the bundled model's)")
+    evl.add_argument("--real-train", default=None,
+                     help="real training images, given as --real (default: "
+                     "the training split of the held-out images' dataset, "
+                     "e.g. fashion_mnist:train, emoji_captions/full_128:"
+                     "train)")
+    evl.add_argument("--train-images", type=int, default=None,
+                     help="judge this many evenly spaced images of "
+                     "--real-train, or all it has if fewer (default: as "
+                     "many as the held-out images)")
     evl.add_argument("--data-dir", default=None,
                      help="TFDS data directory of the emoji data (default: "
                      "~/tensorflow_datasets, as muse-tf prepare-data)")

@@ -31,10 +31,36 @@ from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
+# The VQGANs of a preset, by --stage: its base stage's, a cascade's
+# high-res one, and Muse's larger decoder for the latter; each one's weights
+# file in a model directory (its WEIGHT_FILES key).
+STAGES = {"base": "vqgan", "high_res": "high_res_vqgan",
+          "large_decoder": "large_decoder"}
 _SAMPLE_IMAGES = 8
 # Relative noise on the grown decoder's copied kernels: enough to break the
 # copies' symmetry, small next to the weights (see decoder_growth).
 _GROWTH_NOISE = 0.01
+
+
+def stage_weights_file(stage):
+    """The weights file of a `stage`'s VQGAN in a model directory."""
+    return WEIGHT_FILES[STAGES[stage]]
+
+
+def stage_config(preset, preset_name, stage):
+    """The VQGANConfig of a preset's `stage` (STAGES); ValueError if the
+    preset has no such VQGAN."""
+    if stage == "base":
+        return preset.vqgan
+    if getattr(preset, "super_res", None) is None:
+        raise ValueError(f"--stage {stage}: preset {preset_name!r} has no "
+                         "super-res stage")
+    if stage == "high_res":
+        return preset.super_res.vqgan
+    if preset.super_res.large_decoder_vqgan is None:
+        raise ValueError(f"--stage large_decoder: preset {preset_name!r} "
+                         "has no large decoder")
+    return preset.super_res.large_decoder_vqgan
 
 
 def main(argv=None):
@@ -49,9 +75,7 @@ def main(argv=None):
     parser.add_argument("--disc-channels", type=int, default=32,
                         help="width of the PatchGAN discriminator "
                         "(default 32)")
-    parser.add_argument("--stage", choices=["base", "high_res",
-                                            "large_decoder"],
-                        default="base",
+    parser.add_argument("--stage", choices=STAGES, default="base",
                         help="which VQGAN of the preset: the base one, the "
                         "high-res one of a cascade, or Muse's larger "
                         "decoder for it, trained with the high-res "
@@ -72,19 +96,10 @@ def main(argv=None):
     # === Strategy ===
     strategy = train_lib.make_run_strategy(args)
     preset = get_preset(args.preset)
-    if args.stage == "base":
-        config = preset.vqgan
-    elif getattr(preset, "super_res", None) is None:
-        raise ValueError(f"--stage {args.stage}: preset {args.preset!r} has "
-                         "no super-res stage")
-    elif args.stage == "high_res":
-        config = preset.super_res.vqgan
-    else:
-        config = preset.super_res.large_decoder_vqgan
-        if config is None or not args.init_from:
-            raise ValueError("--stage large_decoder needs a preset with a "
-                             "large decoder and --init-from (the high-res "
-                             "VQGAN)")
+    config = stage_config(preset, args.preset, args.stage)
+    if args.stage == "large_decoder" and not args.init_from:
+        raise ValueError("--stage large_decoder needs --init-from (the "
+                         "high-res VQGAN)")
 
     # === Data: decoded once, cached, reshuffled each epoch ===
     skipped = SkipCounter()

@@ -26,6 +26,9 @@ def test_eval_reports_the_bundled_text_model_on_held_out_emoji(
     assert report["images"]["training_prompts"] == 4
     assert report["images"]["paraphrases"] == 4
     assert report["images"]["fid"] == held_out // 2
+    # As many training images, evenly spaced, of the same dataset.
+    assert report["real_train"] == "emoji_captions/sample:train"
+    assert report["real_train_images"] == held_out
     for fidelity in report["prompt_fidelity"].values():
         assert 0 <= fidelity <= 1
     # The judge knows real emoji in styles it did not learn.
@@ -35,3 +38,7 @@ def test_eval_reports_the_bundled_text_model_on_held_out_emoji(
     assert report["judge_vqgan_round_trip_accuracy"] < (
         report["judge_real_accuracy"])
     assert np.isfinite(report["fid"]) and report["fid_real_halves"] > 0
+    # The judge learned the training images themselves (all 18 here), and
+    # the same tokens lose them too.
+    assert report["judge_real_train_accuracy"] > 0.9
+    assert report["judge_vqgan_round_trip_train_kept"] < 1
