@@ -22,9 +22,9 @@ import json
 import tensorflow as tf
 from bench_forward import time_call
 
+import muse_tf
 from muse_tf.configs import VQGANConfig
 from muse_tf.models.vqgan import VQGAN
-from muse_tf.pipeline import TextToImage
 
 
 def decode_gflop(decode, ids):
@@ -48,8 +48,7 @@ def main():
     args = parser.parse_args()
 
     if args.model:
-        pipe = TextToImage.from_pretrained(args.model)
-        vqgan = pipe.high_res_vqgan if pipe.is_cascade else pipe.vqgan
+        vqgan = muse_tf.load_pipeline(args.model).stages[-1].vqgan
         name = args.model
     else:
         vqgan = VQGAN(VQGANConfig())

@@ -39,15 +39,14 @@ settings = json.loads(sys.argv[4])
 start = time.perf_counter()
 serve = tf.saved_model.load(path).signatures["serving_default"]
 result = {"load_s": time.perf_counter() - start}
+prompt = settings.pop("prompt")
 inputs = {  # A loaded signature needs every input.
-    "prompt": tf.constant([settings["prompt"]] * batch),
+    "prompt": tf.constant([prompt] * batch),
     "negative_prompt": tf.constant([], tf.string),
     "seed": tf.constant(0, tf.int64),
-    "guidance_scale": tf.constant(settings["guidance_scale"], tf.float32),
-    "num_steps": tf.constant(settings["num_steps"], tf.int32),
-    "super_res_guidance_scale": tf.constant(
-        settings["super_res_guidance_scale"], tf.float32),
-    "super_res_steps": tf.constant(settings["super_res_steps"], tf.int32)}
+    **{name: tf.constant(value, tf.int32 if isinstance(value, int)
+                         else tf.float32)
+       for name, value in settings.items()}}
 
 def call():
     start = time.perf_counter()
@@ -77,15 +76,11 @@ def main(argv=None):
 
     import tensorflow as tf
 
-    from muse_tf.configs import SamplerConfig
+    import muse_tf
     from muse_tf.export import export
-    from muse_tf.pipeline import TextToImage
 
-    pipe = TextToImage.from_pretrained(args.model)
+    pipe = muse_tf.load_pipeline(args.model)
     sampler = pipe.config.sampler
-    # A model without a super-res stage ignores these.
-    sr_sampler = (pipe.config.super_res.sampler if pipe.is_cascade
-                  else SamplerConfig(num_steps=1, guidance_scale=0.0))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "muse", "1")
         start = time.perf_counter()
@@ -95,11 +90,12 @@ def main(argv=None):
                   "savedmodel_mb": _dir_mb(path),
                   "num_steps": sampler.num_steps,
                   "guidance_scale": sampler.guidance_scale}
-        settings = json.dumps({
-            "prompt": PROMPT, "guidance_scale": sampler.guidance_scale,
-            "num_steps": sampler.num_steps,
-            "super_res_guidance_scale": sr_sampler.guidance_scale,
-            "super_res_steps": sr_sampler.num_steps})
+        # Every stage's sampling inputs at the model's defaults.
+        settings = json.dumps({"prompt": PROMPT, **{
+            name: value for stage in pipe.stages for name, value in (
+                (stage.inputs.num_steps, stage.sampler.num_steps),
+                (stage.inputs.guidance_scale,
+                 stage.sampler.guidance_scale))}})
         for batch in (1, 4):
             served = subprocess.run(
                 [sys.executable, "-c", _SERVE, path, str(args.repeats),

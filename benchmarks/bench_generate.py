@@ -34,9 +34,12 @@ import time
 import keras
 import tensorflow as tf
 
+import muse_tf
+from muse_tf.conditioning import Condition
 from muse_tf.configs import SamplerConfig, TransformerConfig
 from muse_tf.models.transformer import MuseTransformer
-from muse_tf.pipeline import TextToImage, generate_tokens, seed_pair
+from muse_tf.sampling.guided import generate_tokens
+from muse_tf.sampling.settings import StageSettings, seed_pair
 
 
 def _time(fn, warmup, repeats):
@@ -103,16 +106,19 @@ def random_loop(args, guidance_scale=3.0, jit_compile=True):
     config = transformer_config(args)
     transformer = MuseTransformer(config)
     sampler = SamplerConfig(num_steps=args.steps)
-    text = (_random_text(args.batch, args.text_len, args.text_dim, 1)
-            + _random_text(args.batch, args.text_len, args.text_dim, 2))
+    condition = Condition(*_random_text(args.batch, args.text_len,
+                                        args.text_dim, 1))
+    uncondition = Condition(*_random_text(args.batch, args.text_len,
+                                          args.text_dim, 2))
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
     run = tf.function(generate_tokens, jit_compile=jit_compile)
 
     def call():
-        run(transformer, sampler, start, *text,
-            seed_pair(tf.constant(0, tf.int64)), tf.constant(guidance_scale),
-            tf.constant(args.steps)).numpy()
+        run(transformer, sampler, start, condition, uncondition,
+            seed_pair(tf.constant(0, tf.int64)),
+            StageSettings(tf.constant(args.steps),
+                          tf.constant(guidance_scale))).numpy()
 
     return transformer, call
 
@@ -137,7 +143,7 @@ def bench_config(args):
 
 
 def bench_model(args):
-    pipe = TextToImage.from_pretrained(args.model)
+    pipe = muse_tf.load_pipeline(args.model)
     prompts = ["a ladybug emoji, Apple style"] * args.batch
     steps = args.steps or pipe.config.sampler.num_steps
     tokens = lambda: pipe.tokens(prompts, seed=0,
@@ -145,7 +151,7 @@ def bench_model(args):
     times = _time(tokens, args.warmup, args.repeats)
     ids = tf.constant(tokens())
     decode_times = _time(lambda: pipe._decode(ids).numpy(), 1, args.repeats)
-    return {"transformer_params": pipe.transformer.count_params(),
+    return {"transformer_params": pipe.stages[0].transformer.count_params(),
             "config": f"{args.model} steps{steps} b{args.batch} cfg on",
             "times": times,
             "decode_vq_seconds": statistics.median(decode_times)}

@@ -32,7 +32,7 @@ logical_cpus(2)  # Before TensorFlow initialises its devices.
 
 import tensorflow as tf
 
-from muse_tf.configs import get_preset
+from muse_tf.presets import get_config
 from muse_tf.training.transformer_trainer import (
     TransformerTrainConfig,
     TransformerTrainer,
@@ -114,7 +114,7 @@ def main():
                         help="python of the peers' virtualenv; also time "
                         "the lucidrains peer's transformer step")
     args = parser.parse_args()
-    config = get_preset(args.preset)
+    config = get_config(args.preset)
 
     results = {}
 

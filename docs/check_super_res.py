@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from muse_tf.pipeline import TextToImage
+import muse_tf
 
 
 def sharpness(images):
@@ -43,8 +43,8 @@ def main():
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
-    pipe = TextToImage.from_pretrained(args.model, decoder=args.decoder)
-    if not pipe.is_cascade:
+    pipe = muse_tf.load_pipeline(args.model, decoder=args.decoder)
+    if len(pipe.stages) < 2:
         raise ValueError(f"{args.model} has no super-res stage")
     test = tfds.load("emoji_captions/full_128", split="test",
                      data_dir=args.data_dir).take(args.num).batch(16)
@@ -54,15 +54,14 @@ def main():
         images = batch["image"]
         captions = [c[0].decode() for c in batch["captions"]]
         base_tokens, high_tokens = pipe.encode_images(images)
-        base = tf.image.resize(pipe.decode_tokens(base_tokens),
+        base = tf.image.resize(pipe.decode(base_tokens, stage=0),
                                images.shape[1:3], method="bicubic")
-        states, mask, _, _ = pipe.encode_prompts(captions)
-        super_res = pipe.decode_final(pipe.super_resolve_tokens(
-            base_tokens, states, mask, seed=args.seed))
+        condition, _ = pipe.conditions(captions)
+        super_res = pipe.decode(pipe.super_resolve(base_tokens, condition,
+                                                   seed=args.seed))
         results["upsampled_base"].append(np.clip(base.numpy(), 0, 255))
-        results["super_res"].append(super_res.numpy())
-        results["high_res_vqgan"].append(pipe.decode_final(high_tokens)
-                                         .numpy())
+        results["super_res"].append(super_res)
+        results["high_res_vqgan"].append(pipe.decode(high_tokens))
         real.append(images)
     real = np.concatenate(real).astype(np.float32) / 255
     report = {"model": args.model, "decoder": args.decoder,

@@ -11,7 +11,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from muse_tf.class_pipeline import ClassToImage
+import muse_tf
 from muse_tf.data import fashion_mnist
 
 _LABEL = 80  # Pixels of the row-label column.
@@ -30,8 +30,8 @@ def main():
                         help="enlarge each image (nearest neighbour)")
     args = parser.parse_args()
 
-    pipe = ClassToImage.from_pretrained(args.model)
-    names = pipe.config.class_names
+    pipe = muse_tf.load_pipeline(args.model)
+    names = pipe.config.classes.class_names
     real_images, real_labels = fashion_mnist.load("test")
     cell = pipe.config.vqgan.image_size * args.scale
     grid = Image.new("RGB", (_LABEL + cell + _GAP + cell * args.per_class,

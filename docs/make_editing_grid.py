@@ -14,8 +14,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, ImageDraw
 
+import muse_tf
 from muse_tf.data import emoji_captions  # noqa: F401  Registers the builder.
-from muse_tf.pipeline import TextToImage
 from muse_tf.presets import DEFAULT_MODEL
 
 _LABEL = 20  # Pixels of the caption strip under each row.
@@ -42,7 +42,7 @@ def main():
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
-    pipe = TextToImage.from_pretrained(args.model)
+    pipe = muse_tf.load_pipeline(args.model)
     size = pipe.image_size
     rows = []
 

@@ -12,8 +12,8 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
+import muse_tf
 from muse_tf.data.emoji_captions import STYLES, captions_for
-from muse_tf.pipeline import TextToImage
 from muse_tf.presets import DEFAULT_MODEL
 
 NAMES = ("ladybug", "apple", "cat", "fire", "grinning",
@@ -30,7 +30,7 @@ def main():
                         help="enlarge each image (nearest neighbour)")
     args = parser.parse_args()
 
-    pipe = TextToImage.from_pretrained(args.model)
+    pipe = muse_tf.load_pipeline(args.model)
     cell = pipe.image_size * args.scale
     grid = Image.new("RGB", (_LABEL + cell * len(STYLES),
                              20 + cell * len(NAMES)), "white")

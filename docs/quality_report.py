@@ -43,7 +43,7 @@ import tensorflow as tf
 import muse_tf
 from muse_tf import quality
 from muse_tf.configs import SCHEDULES
-from muse_tf.presets import BUNDLED_CLASS_MODELS, BUNDLED_MODELS, JUDGES
+from muse_tf.presets import JUDGES, get_config
 
 ABLATION_MODELS = ("fashion_32", "emoji_64")
 SETTINGS = ("schedule", "num_steps", "guidance_scale", "guidance_schedule")
@@ -69,9 +69,7 @@ GROUPS = {
 def default_settings(model):
     """The decoding settings a bundled model ships with: its config's
     sampler (a cascade's: the base stage's)."""
-    model_dir = BUNDLED_CLASS_MODELS.get(model) or BUNDLED_MODELS[model][0]
-    with open(os.path.join(model_dir, "config.json")) as f:
-        sampler = json.load(f)["sampler"]
+    sampler = get_config(model).sampler.to_dict()
     return {k: sampler[k] for k in SETTINGS}
 
 

@@ -1,7 +1,8 @@
 """muse_tf: Muse / MaskGIT masked generative transformers in TensorFlow 2.
 
-Start with `muse_tf.pipeline.TextToImage.from_pretrained()`, the bundled
-emoji cascade, or `muse-tf generate --help`.
+Start with `muse_tf.load_pipeline()` (the bundled default model, any
+bundled model by name, or a model directory), `muse_tf.load(path)` (an
+exported SavedModel), or `muse-tf generate --help`.
 """
 
 
@@ -12,22 +13,10 @@ def load(path):
     return SavedPipeline(path)
 
 
-def load_pipeline(name_or_dir):
-    """A bundled model name or model directory as its Python pipeline:
-    `ClassToImage` if it is a bundled class-conditional model or its
-    config names classes, else `TextToImage`."""
-    import json
-    import os
+def load_pipeline(name_or_dir=None, **kwargs):
+    """A bundled model name (default: the bundled default) or a model
+    directory as its Python pipeline; `kwargs` as
+    `MusePipeline.from_pretrained`."""
+    from muse_tf.pipeline import MusePipeline
 
-    from muse_tf.class_pipeline import ClassToImage
-    from muse_tf.pipeline import TextToImage
-    from muse_tf.presets import BUNDLED_CLASS_MODELS
-
-    if name_or_dir in BUNDLED_CLASS_MODELS:
-        return ClassToImage.from_pretrained(name_or_dir)
-    config = os.path.join(name_or_dir, "config.json")
-    if os.path.exists(config):
-        with open(config) as f:
-            if "class_names" in json.load(f):
-                return ClassToImage.from_pretrained(name_or_dir)
-    return TextToImage.from_pretrained(name_or_dir)
+    return MusePipeline.from_pretrained(name_or_dir, **kwargs)

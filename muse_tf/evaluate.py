@@ -161,7 +161,7 @@ def last_vqgan(pipe):
     images' tokens exactly would score; it separates the tokenizer's share
     of a fidelity gap from the transformer's (generated images can still
     score higher by being more typical than real ones)."""
-    return getattr(pipe, "high_res_vqgan", None) or pipe.vqgan
+    return pipe.stages[-1].vqgan
 
 
 def resize_to(images, size):
@@ -304,7 +304,7 @@ def class_model_report(pipe, judge, real_images, real_labels, per_class=100,
     """
     import tqdm
 
-    num_classes = pipe.config.num_classes
+    num_classes = pipe.config.classes.num_classes
     asked = np.repeat(np.arange(num_classes), per_class)
     first, second = real_halves(len(asked), len(real_images), seed)
     batch_size = min(batch_size, len(asked))

@@ -1,41 +1,44 @@
 """The whole generation pipeline as one SavedModel for TF Serving.
 
-Prompt strings go in, PNG bytes come out: the SavedModel holds the tf-text
-tokenizer (its vocabulary as an asset), the frozen text encoder, the
-XLA-compiled decoding loop — the same compiled function the Python pipeline
-runs, so a seed gives the same bytes in both — and the VQGAN decoder.
+Conditions go in (prompt strings, or class ids), PNG bytes come out: the
+SavedModel holds the conditioner (the tf-text tokenizer with its vocabulary
+as an asset and the frozen text encoder, or the class embedding), the
+XLA-compiled decoding of every stage — the same compiled function the
+Python pipeline runs, so a seed gives the same bytes in both — and the last
+VQGAN's decoder. One serving module serves every model: the conditioner
+names the condition input (`prompt` / `class_id`) and the stages name their
+sampling inputs (`configs.StageInputs`).
 
 Signatures (optional inputs have defaults recorded in the SignatureDef, so
-TF Serving and `tf.saved_model.load` fill them in):
+TF Serving and `muse_tf.load` fill them in):
 
-  serving_default(prompt string [B], negative_prompt string [B] = [] (none),
-                  seed int64 [] = 0, guidance_scale float32 [] = model's,
-                  num_steps int32 [] = model's,
-                  super_res_guidance_scale float32 [] = model's,
-                  super_res_steps int32 [] = model's)
-      -> image_bytes string [B] (PNG), tokens int32 [B, L]
-  generate_tokens(same inputs) -> tokens int32 [B, L]
-  decode_tokens(tokens int32 [B, L]) -> image_bytes string [B]
-
-For a cascade the whole prompt -> base -> super-res -> high-res decoder
-chain is the one compiled function the Python pipeline runs, and `tokens`
-are the high-res tokens; a model without a super-res stage ignores the
-super_res_* inputs.
-
+  serving_default(prompt string [B] | class_id int32 [B],
+                  negative_prompt | negative_class_id [B] = [] (none: the
+                      empty prompt / the null class),
+                  seed int64 [] = 0,
+                  num_steps int32 [] = model's, guidance_scale float32 [] =
+                      model's (the base stage),
+                  super_res_steps, super_res_guidance_scale (a cascade's
+                      second stage))
+      -> image_bytes string [B] (PNG), tokens int32 [B, L] (the last
+         stage's)
+  generate_tokens(same inputs) -> tokens
+  decode_tokens(tokens int32 [B, L]) -> image_bytes
   inpaint(image_bytes string [B] (PNG/JPEG, S x S), mask_bytes string [B]
           (PNG/JPEG, S x S, nonzero = regenerate), then the inputs of
           serving_default) -> image_bytes, tokens
-  edit(image_bytes string [B], prompt, negative_prompt, seed,
-       guidance_scale = 4.0, num_iterations int32 [] = 100,
-       super_res_guidance_scale, super_res_steps) -> image_bytes, tokens
-      (mask-free editing, Muse §3.3)
+  edit(image_bytes string [B], the condition inputs, seed,
+       guidance_scale = 4.0, num_iterations int32 [] = 100, the later
+       stages' inputs) -> image_bytes, tokens (mask-free editing, Muse §3.3)
 
-The `_bytes` suffix makes TF Serving's REST API return base64 (and take it). Bad input is
-an InvalidArgument error from `tf.debugging` checks: an empty prompt batch,
-a batch over `max_batch`, `num_steps` outside [1, max_steps], a NaN or
-negative guidance scale, a negative prompt batch of another size; for the
-editing signatures also an image or mask that is not a PNG/JPEG of the
-model's size, an empty mask, and not one image per prompt. Prompts
+The `_bytes` suffix makes TF Serving's REST API return base64 (and take
+it). Bad input is an InvalidArgument error naming the problem, from the
+rules the Python API checks too (`configs.StageInputs.rules`): an empty
+batch, a batch over `max_batch`, steps outside [1, max_steps], a NaN or
+negative guidance scale, a negative condition batch of another size, a
+class id outside the model's classes, token ids outside the codebook; for
+the editing signatures also an image or mask that is not a PNG/JPEG of the
+model's size, an empty mask, and not one image per condition. Prompts
 longer than the tokenizer window are truncated to it (`TextConfig.
 max_length` word pieces, [CLS] and [SEP] included).
 
@@ -43,32 +46,108 @@ Adding a signature is one method that returns a dict of tensors plus one
 entry in `signatures()`.
 """
 
+import inspect
 import os
 
 import keras
 import tensorflow as tf
 
 import muse_tf
-from muse_tf.pipeline import seed_pair
-
-DEFAULT_MAX_BATCH = 16
-DEFAULT_MAX_STEPS = 64
-# Mask-free editing (Muse §3.3): 100 rounds at guidance 4 by default; the
-# bound keeps a request from running for minutes.
-EDIT_ITERATIONS = 100
-EDIT_GUIDANCE_SCALE = 4.0
-MAX_EDIT_ITERATIONS = 500
+from muse_tf.configs import EDIT, MAX_BATCH, MAX_STEPS
+from muse_tf.sampling import settings as sampling_settings
+from muse_tf.sampling.settings import Settings, StageSettings
 
 
-class ServingModuleBase(tf.Module):
-    """What every exported pipeline shares: the variables it tracks, image
-    decoding with checks, PNG encoding, saving."""
+def _signature_function(inputs, body):
+    """A Python function of named tensor inputs, for tf.function.
 
-    def __init__(self, pipeline, max_batch, max_steps, name):
+    inputs: [(name, TensorSpec, default tensor or None)]; body:
+    fn(**{name: tensor}) -> {output name: tensor}. Tensor defaults on a
+    tf.function with an input signature become SignatureDef defaults
+    (optional inputs for TF Serving); the parameter list is built from the
+    model's conditioner and stages, so one module serves every model.
+    """
+    parameters = [inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=inspect.Parameter.empty if default is None else default)
+        for name, _, default in inputs]
+    signature = inspect.Signature(parameters)
+
+    def function(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return body(**bound.arguments)
+
+    function.__signature__ = signature
+    return tf.function(function,
+                       input_signature=[spec for _, spec, _ in inputs])
+
+
+class ServingModule(tf.Module):
+    """Serving signatures around a `MusePipeline`."""
+
+    def __init__(self, pipeline, max_batch=MAX_BATCH, max_steps=MAX_STEPS,
+                 name="muse_serving"):
         super().__init__(name=name)
         self._track_only_what_serving_needs(pipeline)
         self.max_batch = int(max_batch)
         self.max_steps = int(max_steps)
+        conditioner = pipeline.conditioner
+        self.condition_name = conditioner.input_name
+        self.negative_name = f"negative_{conditioner.input_name}"
+        if conditioner.input_name == "class_id":
+            # What `muse_tf.load` maps class names with.
+            self.class_names = tf.Variable(list(conditioner.class_names),
+                                           trainable=False)
+
+        def spec(name, dtype, shape=()):
+            return tf.TensorSpec(shape, dtype, name=name)
+
+        condition = [
+            (self.condition_name, spec(self.condition_name,
+                                       conditioner.dtype, [None]), None),
+            (self.negative_name, spec(self.negative_name, conditioner.dtype,
+                                      [None]),
+             tf.constant([], conditioner.dtype)),
+            ("seed", spec("seed", tf.int64), tf.constant(0, tf.int64))]
+        stage_inputs = []
+        for stage in pipeline.stages:
+            names, sampler = stage.inputs, stage.sampler
+            stage_inputs.append([
+                (names.num_steps, spec(names.num_steps, tf.int32),
+                 tf.constant(sampler.num_steps, tf.int32)),
+                (names.guidance_scale, spec(names.guidance_scale,
+                                            tf.float32),
+                 tf.constant(sampler.guidance_scale, tf.float32))])
+        generation = condition + [x for s in stage_inputs for x in s]
+        images = [("image_bytes", spec("image_bytes", tf.string, [None]),
+                   None)]
+        masks = [("mask_bytes", spec("mask_bytes", tf.string, [None]), None)]
+        edit = condition + [
+            (stage_inputs[0][1][0], stage_inputs[0][1][1],
+             tf.constant(EDIT.guidance_scale, tf.float32)),
+            ("num_iterations", spec("num_iterations", tf.int32),
+             tf.constant(EDIT.num_iterations, tf.int32))] + [
+            x for s in stage_inputs[1:] for x in s]
+
+        self.serving_default = _signature_function(
+            generation, self._serving_default)
+        self.generate_tokens = _signature_function(
+            generation, lambda **v: {"tokens": self._generate(v)})
+        self.decode_tokens = _signature_function(
+            [("tokens", spec("tokens", tf.int32,
+                             [None, pipeline.sequence_length]), None)],
+            self._decode_tokens)
+        self.inpaint = _signature_function(images + masks + generation,
+                                           self._inpaint)
+        self.edit = _signature_function(images + edit, self._edit)
+
+    def signatures(self):
+        return {"serving_default": self.serving_default,
+                "generate_tokens": self.generate_tokens,
+                "decode_tokens": self.decode_tokens,
+                "inpaint": self.inpaint,
+                "edit": self.edit}
 
     def _track_only_what_serving_needs(self, pipeline):
         """Makes the SavedModel own the raw tf.Variables (those behind the
@@ -96,10 +175,70 @@ class ServingModuleBase(tf.Module):
             t for t in found
             if isinstance(t, tf.saved_model.experimental.TrackableResource)]
 
+    # === Inputs: checked, then as the pipeline's structures ===
+
+    def _checks(self, values, edit=False):
+        """InvalidArgument checks of a request's condition inputs and
+        sampling settings."""
+        inputs = values[self.condition_name]
+        negatives = values[self.negative_name]
+        batch, negative_batch = tf.size(inputs), tf.size(negatives)
+        conditioner = self.pipeline.conditioner
+        checks = [
+            tf.debugging.assert_greater(
+                batch, 0, message=f"{self.condition_name} batch is empty"),
+            tf.debugging.assert_less_equal(
+                batch, self.max_batch,
+                message=f"{self.condition_name} batch is larger than "
+                f"{self.max_batch}"),
+            tf.debugging.Assert(
+                tf.logical_or(tf.equal(negative_batch, 0),
+                              tf.equal(negative_batch, batch)),
+                [(f"{self.negative_name} must be empty or have one entry "
+                  f"per {self.condition_name}; sizes:"), negative_batch,
+                 batch]),
+        ] + conditioner.assertions(inputs) + conditioner.assertions(negatives)
+        stages = self.pipeline.stages
+        settings = self._settings(values, edit)
+        if edit:
+            checks.append(tf.debugging.Assert(
+                (values["num_iterations"] >= 0)
+                & (values["num_iterations"] <= EDIT.max_iterations),
+                [f"num_iterations must be >= 0 and <= {EDIT.max_iterations}"]))
+        checks += sampling_settings.assertions(stages, settings,
+                                               self.max_steps)
+        return checks
+
+    def _settings(self, values, edit=False):
+        """Settings of a request; editing has no base decoding steps (its
+        rounds are `num_iterations`), so its base stage gets one, which
+        passes the checks and is not used."""
+        stages = []
+        for index, stage in enumerate(self.pipeline.stages):
+            steps = (tf.constant(1) if edit and index == 0
+                     else values[stage.inputs.num_steps])
+            stages.append(StageSettings(
+                steps, values[stage.inputs.guidance_scale]))
+        return Settings(sampling_settings.seed_pair(values["seed"]),
+                        tuple(stages))
+
+    def _conditions(self, values, checks):
+        """(Condition, unconditional Condition) of the request, after
+        `checks`; no negative input means the null one."""
+        conditioner = self.pipeline.conditioner
+        with tf.control_dependencies(checks):
+            inputs = tf.identity(values[self.condition_name])
+            negatives = values[self.negative_name]
+            negatives = tf.cond(
+                tf.equal(tf.size(negatives), 0),
+                lambda: conditioner.null_inputs(tf.size(inputs)),
+                lambda: negatives)
+            return self.pipeline.encode_conditions(inputs, negatives)
+
     def _decode_images(self, data, requests, what, channels):
         """PNG/JPEG bytes [B] -> uint8 [B, S, S, channels], one per entry
-        of `requests` (prompts or class ids) and S x S pixels (the
-        pipeline's size), or InvalidArgument."""
+        of `requests` and S x S pixels (the pipeline's size), or
+        InvalidArgument."""
         size = self.pipeline.image_size
 
         def decode(one):
@@ -119,15 +258,59 @@ class ServingModuleBase(tf.Module):
 
         with tf.control_dependencies([tf.debugging.assert_equal(
                 tf.size(data), tf.size(requests),
-                message=f"give one {what} per prompt or class id")]):
+                message=f"give one {what} per {self.condition_name}")]):
             return tf.map_fn(decode, tf.identity(data),
                              fn_output_signature=tf.TensorSpec(
                                  [size, size, channels], tf.uint8))
 
     def _png(self, tokens):
-        images = self.pipeline.decode_final(tokens)
+        images = self.pipeline._decode(tokens)
         return tf.map_fn(tf.io.encode_png, images,
                          fn_output_signature=tf.string)
+
+    # === Signatures ===
+
+    def _generate(self, values):
+        conditions = self._conditions(values, self._checks(values))
+        return self.pipeline._generate(*conditions, self._settings(values))
+
+    def _serving_default(self, **values):
+        tokens = self._generate(values)
+        return {"image_bytes": self._png(tokens), "tokens": tokens}
+
+    def _decode_tokens(self, tokens):
+        codebook = self.pipeline.stages[-1].transformer.config.codebook_size
+        checks = [
+            tf.debugging.assert_greater(
+                tf.shape(tokens)[0], 0, message="tokens batch is empty"),
+            tf.debugging.assert_non_negative(
+                tokens, message="token ids must be >= 0"),
+            tf.debugging.assert_less(
+                tokens, codebook,
+                message=f"token ids must be < codebook size {codebook}")]
+        with tf.control_dependencies(checks):
+            return {"image_bytes": self._png(tf.identity(tokens))}
+
+    def _inpaint(self, image_bytes, mask_bytes, **values):
+        requests = values[self.condition_name]
+        images = self._decode_images(image_bytes, requests, "image", 3)
+        masks = self._decode_images(mask_bytes, requests, "mask", 1)[..., 0]
+        checks = self._checks(values) + [tf.debugging.Assert(
+            tf.reduce_all(tf.reduce_any(masks > 0, axis=[1, 2])),
+            ["mask is empty: it selects no pixel to regenerate"])]
+        tokens = self.pipeline._inpaint(
+            images, masks, *self._conditions(values, checks),
+            self._settings(values))
+        return {"image_bytes": self._png(tokens), "tokens": tokens}
+
+    def _edit(self, image_bytes, **values):
+        images = self._decode_images(image_bytes, values[self.condition_name],
+                                     "image", 3)
+        checks = self._checks(values, edit=True)
+        tokens = self.pipeline._edit(
+            images, *self._conditions(values, checks),
+            self._settings(values, edit=True), values["num_iterations"])
+        return {"image_bytes": self._png(tokens), "tokens": tokens}
 
     def save(self, out_dir):
         """Writes the SavedModel to `out_dir` (e.g. models/muse/1 for TF
@@ -137,290 +320,9 @@ class ServingModuleBase(tf.Module):
         return out_dir
 
 
-class MuseServingModule(ServingModuleBase):
-    """Serving signatures around a `TextToImage` pipeline."""
-
-    def __init__(self, pipeline, max_batch=DEFAULT_MAX_BATCH,
-                 max_steps=DEFAULT_MAX_STEPS, name="muse_serving"):
-        super().__init__(pipeline, max_batch, max_steps, name)
-        config = pipeline.config
-        sampler = config.sampler
-        # The super-res stage's sampler (the base one's for a base model,
-        # whose signature ignores it).
-        sr_sampler = (config.super_res.sampler if config.super_res
-                      else sampler)
-        final = (config.super_res.transformer if config.super_res
-                 else config.transformer)
-        length = final.sequence_length
-        prompt_specs = [
-            tf.TensorSpec([None], tf.string, name="prompt"),
-            tf.TensorSpec([None], tf.string, name="negative_prompt"),
-            tf.TensorSpec([], tf.int64, name="seed"),
-            tf.TensorSpec([], tf.float32, name="guidance_scale"),
-            tf.TensorSpec([], tf.int32, name="num_steps"),
-            tf.TensorSpec([], tf.float32, name="super_res_guidance_scale"),
-            tf.TensorSpec([], tf.int32, name="super_res_steps"),
-        ]
-        defaults = {
-            "negative_prompt": tf.constant([], tf.string),
-            "seed": tf.constant(0, tf.int64),
-            "guidance_scale": tf.constant(sampler.guidance_scale, tf.float32),
-            "num_steps": tf.constant(sampler.num_steps, tf.int32),
-            "super_res_guidance_scale": tf.constant(sr_sampler.guidance_scale,
-                                                    tf.float32),
-            "super_res_steps": tf.constant(sr_sampler.num_steps, tf.int32),
-            "edit_guidance_scale": tf.constant(EDIT_GUIDANCE_SCALE),
-            "num_iterations": tf.constant(EDIT_ITERATIONS)}
-
-        # Tensor defaults on a tf.function with an input signature become
-        # SignatureDef defaults (optional inputs for TF Serving).
-        def serving_default(prompt, negative_prompt=defaults[
-                "negative_prompt"], seed=defaults["seed"],
-                guidance_scale=defaults["guidance_scale"],
-                num_steps=defaults["num_steps"],
-                super_res_guidance_scale=defaults["super_res_guidance_scale"],
-                super_res_steps=defaults["super_res_steps"]):
-            tokens = self._tokens(prompt, negative_prompt, seed,
-                                  guidance_scale, num_steps,
-                                  super_res_guidance_scale, super_res_steps)
-            return {"image_bytes": self._png(tokens), "tokens": tokens}
-
-        def generate_tokens(prompt, negative_prompt=defaults[
-                "negative_prompt"], seed=defaults["seed"],
-                guidance_scale=defaults["guidance_scale"],
-                num_steps=defaults["num_steps"],
-                super_res_guidance_scale=defaults["super_res_guidance_scale"],
-                super_res_steps=defaults["super_res_steps"]):
-            return {"tokens": self._tokens(
-                prompt, negative_prompt, seed, guidance_scale, num_steps,
-                super_res_guidance_scale, super_res_steps)}
-
-        def decode_tokens(tokens):
-            checks = [tf.debugging.assert_greater(
-                tf.shape(tokens)[0], 0, message="tokens batch is empty")]
-            codebook = final.codebook_size
-            checks.append(tf.debugging.assert_non_negative(
-                tokens, message="token ids must be >= 0"))
-            checks.append(tf.debugging.assert_less(
-                tokens, codebook,
-                message=f"token ids must be < codebook size {codebook}"))
-            with tf.control_dependencies(checks):
-                return {"image_bytes": self._png(tf.identity(tokens))}
-
-        def inpaint(image_bytes, mask_bytes, prompt, negative_prompt=defaults[
-                "negative_prompt"], seed=defaults["seed"],
-                guidance_scale=defaults["guidance_scale"],
-                num_steps=defaults["num_steps"],
-                super_res_guidance_scale=defaults["super_res_guidance_scale"],
-                super_res_steps=defaults["super_res_steps"]):
-            images = self._decode_images(image_bytes, prompt, "image", 3)
-            masks = self._decode_images(mask_bytes, prompt, "mask", 1)[..., 0]
-            checks = self._check_inputs(
-                prompt, negative_prompt, guidance_scale, num_steps,
-                super_res_guidance_scale, super_res_steps) + [
-                tf.debugging.Assert(
-                    tf.reduce_all(tf.reduce_any(masks > 0, axis=[1, 2])),
-                    ["mask is empty: it selects no pixel to regenerate"])]
-            tokens = pipeline._inpaint(
-                images, masks, *self._text(prompt, negative_prompt, checks),
-                seed_pair(seed), guidance_scale, num_steps,
-                super_res_guidance_scale, super_res_steps)
-            return {"image_bytes": self._png(tokens), "tokens": tokens}
-
-        def edit(image_bytes, prompt, negative_prompt=defaults[
-                "negative_prompt"], seed=defaults["seed"],
-                guidance_scale=defaults["edit_guidance_scale"],
-                num_iterations=defaults["num_iterations"],
-                super_res_guidance_scale=defaults["super_res_guidance_scale"],
-                super_res_steps=defaults["super_res_steps"]):
-            images = self._decode_images(image_bytes, prompt, "image", 3)
-            checks = self._check_inputs(
-                prompt, negative_prompt, guidance_scale, 1,  # (no steps)
-                super_res_guidance_scale, super_res_steps) + [
-                tf.debugging.assert_non_negative(
-                    num_iterations, message="num_iterations must be >= 0"),
-                tf.debugging.assert_less_equal(
-                    num_iterations, MAX_EDIT_ITERATIONS,
-                    message=f"num_iterations must be <= "
-                    f"{MAX_EDIT_ITERATIONS}")]
-            tokens = pipeline._edit(
-                images, *self._text(prompt, negative_prompt, checks),
-                seed_pair(seed), guidance_scale, num_iterations,
-                super_res_guidance_scale, super_res_steps)
-            return {"image_bytes": self._png(tokens), "tokens": tokens}
-
-        image_spec = tf.TensorSpec([None], tf.string, name="image_bytes")
-        self.inpaint = tf.function(inpaint, input_signature=[
-            image_spec, tf.TensorSpec([None], tf.string, name="mask_bytes"),
-            *prompt_specs])
-        self.edit = tf.function(edit, input_signature=[
-            image_spec, *prompt_specs[:4],
-            tf.TensorSpec([], tf.int32, name="num_iterations"),
-            *prompt_specs[5:]])
-        self.serving_default = tf.function(serving_default,
-                                           input_signature=prompt_specs)
-        self.generate_tokens = tf.function(generate_tokens,
-                                           input_signature=prompt_specs)
-        self.decode_tokens = tf.function(decode_tokens, input_signature=[
-            tf.TensorSpec([None, length], tf.int32, name="tokens")])
-
-    def _check_inputs(self, prompt, negative_prompt, guidance_scale,
-                      num_steps, super_res_guidance_scale, super_res_steps):
-        batch = tf.size(prompt)
-        negatives = tf.size(negative_prompt)
-        return [
-            tf.debugging.assert_greater(batch, 0,
-                                        message="prompt batch is empty"),
-            tf.debugging.assert_less_equal(
-                batch, self.max_batch,
-                message=f"prompt batch is larger than {self.max_batch}"),
-            tf.debugging.Assert(
-                tf.logical_or(tf.equal(negatives, 0),
-                              tf.equal(negatives, batch)),
-                [("negative_prompt must be empty or have one entry per "
-                 "prompt; sizes:"), negatives, batch]),
-        ] + [check for name, steps, scale in (
-            ("", num_steps, guidance_scale),
-            ("super_res_", super_res_steps, super_res_guidance_scale))
-            for check in (
-            tf.debugging.assert_greater_equal(
-                steps, 1, message=f"{name or 'num_'}steps must be >= 1"),
-            tf.debugging.assert_less_equal(
-                steps, self.max_steps,
-                message=f"{name or 'num_'}steps must be <= {self.max_steps}"),
-            tf.debugging.assert_all_finite(
-                scale, message=f"{name}guidance_scale must be finite"),
-            tf.debugging.assert_greater_equal(
-                scale, 0.0, message=f"{name}guidance_scale must be >= 0"))]
-
-    def _text(self, prompt, negative_prompt, checks):
-        """(states, mask, uncond states, uncond mask) of the prompts and
-        the negative (or empty) prompts, after `checks`."""
-        with tf.control_dependencies(checks):
-            batch = tf.size(prompt)
-            negative_prompt = tf.cond(
-                tf.equal(tf.size(negative_prompt), 0),
-                lambda: tf.fill([batch], ""), lambda: negative_prompt)
-            states, mask = self.pipeline.text_encoder(
-                tf.concat([prompt, negative_prompt], 0))
-        cond_states, uncond_states = tf.split(states, 2)
-        cond_mask, uncond_mask = tf.split(mask, 2)
-        return cond_states, cond_mask, uncond_states, uncond_mask
-
-    def _tokens(self, prompt, negative_prompt, seed, guidance_scale,
-                num_steps, super_res_guidance_scale, super_res_steps):
-        checks = self._check_inputs(prompt, negative_prompt, guidance_scale,
-                                    num_steps, super_res_guidance_scale,
-                                    super_res_steps)
-        return self.pipeline._cascade(
-            *self._text(prompt, negative_prompt, checks), seed_pair(seed),
-            guidance_scale, num_steps, super_res_guidance_scale,
-            super_res_steps)
-
-    def signatures(self):
-        return {"serving_default": self.serving_default,
-                "generate_tokens": self.generate_tokens,
-                "decode_tokens": self.decode_tokens,
-                "inpaint": self.inpaint,
-                "edit": self.edit}
-
-
-
-class ClassServingModule(ServingModuleBase):
-    """Signatures of a class-conditional model (`ClassToImage`):
-
-      serving_default(class_id int32 [B], seed int64 [] = 0,
-                      guidance_scale float32 [] = model's,
-                      num_steps int32 [] = model's)
-          -> image_bytes string [B] (PNG), tokens int32 [B, L]
-      inpaint(image_bytes string [B], mask_bytes string [B], then the
-              inputs above) -> image_bytes, tokens
-          (class-conditional editing, MaskGIT §4.3)
-
-    A class id outside [0, num_classes) is an InvalidArgument error.
-    """
-
-    def __init__(self, pipeline, max_batch=DEFAULT_MAX_BATCH,
-                 max_steps=DEFAULT_MAX_STEPS, name="class_serving"):
-        super().__init__(pipeline, max_batch, max_steps, name)
-        sampler = pipeline.config.sampler
-        specs = [tf.TensorSpec([None], tf.int32, name="class_id"),
-                 tf.TensorSpec([], tf.int64, name="seed"),
-                 tf.TensorSpec([], tf.float32, name="guidance_scale"),
-                 tf.TensorSpec([], tf.int32, name="num_steps")]
-        seed0 = tf.constant(0, tf.int64)
-        scale0 = tf.constant(sampler.guidance_scale, tf.float32)
-        steps0 = tf.constant(sampler.num_steps, tf.int32)
-
-        def serving_default(class_id, seed=seed0, guidance_scale=scale0,
-                            num_steps=steps0):
-            with tf.control_dependencies(self._check_inputs(
-                    class_id, guidance_scale, num_steps)):
-                tokens = pipeline._generate(
-                    tf.identity(class_id), seed_pair(seed), guidance_scale,
-                    num_steps)
-            return {"image_bytes": self._png(tokens), "tokens": tokens}
-
-        def inpaint(image_bytes, mask_bytes, class_id, seed=seed0,
-                    guidance_scale=scale0, num_steps=steps0):
-            images = self._decode_images(image_bytes, class_id, "image", 3)
-            masks = self._decode_images(mask_bytes, class_id, "mask",
-                                        1)[..., 0]
-            checks = self._check_inputs(class_id, guidance_scale,
-                                        num_steps) + [tf.debugging.Assert(
-                tf.reduce_all(tf.reduce_any(masks > 0, axis=[1, 2])),
-                ["mask is empty: it selects no pixel to regenerate"])]
-            with tf.control_dependencies(checks):
-                tokens = pipeline._inpaint(
-                    images, masks, tf.identity(class_id), seed_pair(seed),
-                    guidance_scale, num_steps)
-            return {"image_bytes": self._png(tokens), "tokens": tokens}
-
-        self.serving_default = tf.function(serving_default,
-                                           input_signature=specs)
-        self.inpaint = tf.function(inpaint, input_signature=[
-            tf.TensorSpec([None], tf.string, name="image_bytes"),
-            tf.TensorSpec([None], tf.string, name="mask_bytes"), *specs])
-
-    def _check_inputs(self, class_id, guidance_scale, num_steps):
-        num_classes = self.pipeline.config.num_classes
-        batch = tf.size(class_id)
-        return [
-            tf.debugging.assert_greater(batch, 0,
-                                        message="class_id batch is empty"),
-            tf.debugging.assert_less_equal(
-                batch, self.max_batch,
-                message=f"class_id batch is larger than {self.max_batch}"),
-            tf.debugging.assert_non_negative(
-                class_id, message="class_id must be >= 0"),
-            tf.debugging.assert_less(
-                class_id, num_classes,
-                message=f"class_id must be < {num_classes}, the number of "
-                "classes"),
-            tf.debugging.assert_greater_equal(
-                num_steps, 1, message="num_steps must be >= 1"),
-            tf.debugging.assert_less_equal(
-                num_steps, self.max_steps,
-                message=f"num_steps must be <= {self.max_steps}"),
-            tf.debugging.assert_all_finite(
-                guidance_scale, message="guidance_scale must be finite"),
-            tf.debugging.assert_greater_equal(
-                guidance_scale, 0.0, message="guidance_scale must be >= 0"),
-        ]
-
-    def signatures(self):
-        return {"serving_default": self.serving_default,
-                "inpaint": self.inpaint}
-
-
-def export(model, out_dir, max_batch=DEFAULT_MAX_BATCH,
-           max_steps=DEFAULT_MAX_STEPS):
-    """Exports a bundled model name, a model directory (text-to-image or
-    class-conditional), or a `TextToImage` / `ClassToImage` pipeline."""
-    from muse_tf.class_pipeline import ClassToImage
-
+def export(model, out_dir, max_batch=MAX_BATCH, max_steps=MAX_STEPS):
+    """Exports a bundled model name, a model directory or a `MusePipeline`
+    as a SavedModel at `out_dir`."""
     if isinstance(model, str):
         model = muse_tf.load_pipeline(model)
-    module = (ClassServingModule if isinstance(model, ClassToImage)
-              else MuseServingModule)
-    return module(model, max_batch, max_steps).save(out_dir)
+    return ServingModule(model, max_batch, max_steps).save(out_dir)

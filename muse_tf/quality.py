@@ -215,7 +215,7 @@ def evaluate(pipe, judge_dir, real, seed=0, per_class=100, num_classes=None,
     setup = {"judge": recorded_path(judge_dir), "real": real, "seed": seed,
              "sampler": pipe.config.sampler.to_dict(),
              **{k: v for k, v in decode.items() if v is not None}}
-    if hasattr(pipe.config, "num_classes"):
+    if pipe.config.classes is not None:
         images, labels = load_real(real, pipe.image_size, data_dir)
         train, record = load_train(real_train, pipe.image_size,
                                    train_images, len(images), class_names,
@@ -224,7 +224,7 @@ def evaluate(pipe, judge_dir, real, seed=0, per_class=100, num_classes=None,
             pipe, judge, images, labels, per_class, seed, batch_size,
             fid_features, real_train=train, **decode)
         shown = min(10, per_class)
-        rows = generated.reshape(pipe.config.num_classes, per_class,
+        rows = generated.reshape(pipe.config.classes.num_classes, per_class,
                                  *generated.shape[1:])[:, :shown]
         grid = image_grid(rows.reshape(-1, *generated.shape[1:]), shown)
         return ({**setup, **record, "per_class": per_class, **report},

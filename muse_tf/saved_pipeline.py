@@ -3,7 +3,8 @@
 The SavedModel's tf-text ops must be registered before loading ("Op type
 not registered 'CaseFoldUTF8'" otherwise), so this module imports
 tensorflow_text itself. Optional inputs take the defaults recorded in the
-SignatureDef — the same ones TF Serving applies.
+SignatureDef — the same ones TF Serving applies — and inputs are checked
+by the rules the Python pipeline applies (ValueError before the request).
 """
 
 import os
@@ -13,21 +14,28 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  Registers the tokenizer's ops.
 from tensorflow.core.protobuf import saved_model_pb2
 
-from muse_tf.configs import check_guidance_scale, check_num_steps
-from muse_tf.pipeline import check_prompts
+from muse_tf.conditioning import check_prompts, parse_class_ids
+from muse_tf.configs import BASE_INPUTS, SUPER_RES_INPUTS
+from muse_tf.sampling.settings import check_seed
+
+
+def signature_def(path, signature="serving_default"):
+    """The SignatureDef proto of one of a SavedModel's signatures."""
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    return proto.meta_graphs[0].signature_def[signature]
 
 
 def signature_defaults(path, signature="serving_default"):
     """{input name: numpy default} recorded in a SavedModel's signature."""
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        proto.ParseFromString(f.read())
-    defaults = proto.meta_graphs[0].signature_def[signature].defaults
+    defaults = signature_def(path, signature).defaults
     return {name: tf.make_ndarray(value) for name, value in defaults.items()}
 
 
 class SavedPipeline:
-    """`pipe(["a prompt"], seed=0)` -> uint8 images, from a SavedModel."""
+    """`pipe(["a prompt"], seed=0)` -> uint8 images, from a SavedModel; for
+    a class-conditional model `pipe(["sneaker", 9], seed=0)`."""
 
     def __init__(self, path):
         if not os.path.exists(os.path.join(path, "saved_model.pb")):
@@ -35,48 +43,69 @@ class SavedPipeline:
         self.path = path
         self.module = tf.saved_model.load(path)
         self.defaults = signature_defaults(path)
+        inputs = set(signature_def(path).inputs)
+        self.condition_name = "class_id" if "class_id" in inputs else "prompt"
+        self.stage_inputs = [names for names in (BASE_INPUTS, SUPER_RES_INPUTS)
+                             if names.num_steps in inputs]
+        self.class_names = None
+        if self.condition_name == "class_id":
+            self.class_names = [n.decode() for n in
+                                self.module.class_names.numpy()]
 
-    def _inputs(self, prompts, negative_prompts, seed, guidance_scale,
-                num_steps):
-        prompts = check_prompts(prompts)
-        if negative_prompts is None:
-            negative_prompts = []
-        elif negative_prompts:
-            negative_prompts = check_prompts(negative_prompts,
-                                             "negative_prompts")
-            if len(negative_prompts) != len(prompts):
+    def _parse(self, values, what):
+        if self.class_names is None:
+            return check_prompts(values, what)
+        return parse_class_ids(values, self.class_names, what)
+
+    def _inputs(self, prompts, negative_prompts, seed, settings):
+        dtype = tf.string if self.class_names is None else tf.int32
+        prompts = self._parse(prompts, "prompts")
+        negatives = []
+        if negative_prompts is not None:
+            negatives = self._parse(negative_prompts, "negative_prompts")
+            if len(negatives) != len(prompts):
                 raise ValueError(
-                    f"negative_prompts has {len(negative_prompts)} entries "
-                    f"for {len(prompts)} prompts")
-        if guidance_scale is None:
-            guidance_scale = float(self.defaults["guidance_scale"])
-        if num_steps is None:
-            num_steps = int(self.defaults["num_steps"])
-        check_guidance_scale(guidance_scale)
-        check_num_steps(num_steps)
+                    f"negative_prompts has {len(negatives)} entries for "
+                    f"{len(prompts)} prompts")
+        known = {name for names in self.stage_inputs
+                 for name in (names.num_steps, names.guidance_scale)}
+        unknown = sorted(k for k, v in settings.items()
+                         if k not in known and v is not None)
+        if unknown:
+            raise ValueError(f"This model has no stage with {unknown}; its "
+                             f"sampling settings are {sorted(known)}")
         # Every input the signature has (the TF2 loader applies no
         # defaults): the recorded defaults, then what was given.
-        return {**{k: tf.constant(v) for k, v in self.defaults.items()},
-                "prompt": tf.constant(prompts, tf.string),
-                "negative_prompt": tf.constant(negative_prompts, tf.string),
-                "seed": tf.constant(int(seed), tf.int64),
-                "guidance_scale": tf.constant(guidance_scale, tf.float32),
-                "num_steps": tf.constant(num_steps, tf.int32)}
+        inputs = {k: tf.constant(v) for k, v in self.defaults.items()}
+        for names in self.stage_inputs:
+            steps = settings.get(names.num_steps)
+            scale = settings.get(names.guidance_scale)
+            steps = int(self.defaults[names.num_steps]) if steps is None \
+                else steps
+            scale = float(self.defaults[names.guidance_scale]) \
+                if scale is None else scale
+            names.check(steps, scale)
+            inputs[names.num_steps] = tf.constant(steps, tf.int32)
+            inputs[names.guidance_scale] = tf.constant(scale, tf.float32)
+        inputs.update({
+            self.condition_name: tf.constant(prompts, dtype),
+            f"negative_{self.condition_name}": tf.constant(negatives, dtype),
+            "seed": tf.constant(check_seed(seed), tf.int64)})
+        return inputs
 
-    def png_bytes(self, prompts, negative_prompts=None, seed=0,
-                  guidance_scale=None, num_steps=None):
+    def png_bytes(self, prompts, negative_prompts=None, seed=0, **settings):
         """PNG-encoded images, a list of bytes (arguments as __call__)."""
         outputs = self.module.signatures["serving_default"](**self._inputs(
-            prompts, negative_prompts, seed, guidance_scale, num_steps))
+            prompts, negative_prompts, seed, settings))
         return list(outputs["image_bytes"].numpy())
 
-    def __call__(self, prompts, negative_prompts=None, seed=0,
-                 guidance_scale=None, num_steps=None):
-        """Generates one image per prompt: uint8 numpy [B, H, W, 3].
+    def __call__(self, prompts, negative_prompts=None, seed=0, **settings):
+        """Generates one image per prompt (class name or id for a class
+        model): uint8 numpy [B, H, W, 3].
 
-        Arguments are those of `TextToImage.__call__`; omitted ones take the
-        defaults recorded in the SavedModel.
+        Arguments are those of `MusePipeline.__call__`; omitted ones take
+        the defaults recorded in the SavedModel.
         """
         return np.stack([tf.io.decode_png(png).numpy() for png in
                          self.png_bytes(prompts, negative_prompts, seed,
-                                        guidance_scale, num_steps)])
+                                        **settings)])

@@ -8,7 +8,7 @@ from muse_tf import cli
 
 @pytest.mark.parametrize("argv", [[], ["generate"], ["inpaint"],
                                   ["outpaint"], ["edit"],
-                                  ["generate-class"], ["export"],
+                                  ["export"],
                                   ["client"], ["ema"], ["prepare-data"],
                                   ["eval"]])
 def test_every_command_has_help(argv, capsys):
@@ -37,7 +37,7 @@ def test_generate_reports_bad_input_as_an_error(tiny_pipeline, tmp_path,
     tiny_pipeline.save(model_dir)
     assert cli.main(["generate", "x", "--model", model_dir,
                      "--num-steps", "0"]) == 2
-    assert "num_steps must be a positive integer" in capsys.readouterr().err
+    assert "num_steps must be an integer >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -87,17 +87,19 @@ def test_inpaint_reports_an_empty_mask_as_an_error(tiny_cascade, tmp_path,
 
 
 @pytest.mark.slow
-def test_generate_class_writes_pngs_by_class_name_or_id(tmp_path, capsys):
+def test_every_verb_takes_class_names_or_ids_for_a_class_model(tmp_path,
+                                                               capsys):
     import numpy as np
 
-    from muse_tf.class_pipeline import ClassToImage
-    from muse_tf.configs import get_preset
+    from muse_tf.pipeline import MusePipeline
+    from muse_tf.presets import get_config
 
     model_dir = str(tmp_path / "model")
-    ClassToImage(get_preset("tiny_class")).save(model_dir)
+    MusePipeline(get_config("tiny_class")).save(model_dir)
     out = str(tmp_path / "out")
-    assert cli.main(["generate-class", "sneaker", "9", "T-shirt/top",
-                     "--model", model_dir, "--output", out]) == 0
+    assert cli.main(["generate", "sneaker", "9", "T-shirt/top",
+                     "--negative-prompt", "sandal", "--model", model_dir,
+                     "--output", out]) == 0
     assert sorted(os.listdir(out)) == [
         "000_sneaker.png", "001_ankle-boot.png", "002_t-shirt-top.png"]
 
@@ -106,21 +108,24 @@ def test_generate_class_writes_pngs_by_class_name_or_id(tmp_path, capsys):
     mask[16:] = 255
     tf.io.write_file(str(tmp_path / "in.png"), tf.io.encode_png(image))
     tf.io.write_file(str(tmp_path / "mask.png"), tf.io.encode_png(mask))
-    edited = str(tmp_path / "edited")
-    assert cli.main(["generate-class", "bag", "--model", model_dir,
-                     "--image", str(tmp_path / "in.png"), "--mask",
-                     str(tmp_path / "mask.png"), "--output", edited,
-                     "--scale", "2"]) == 0
-    written = tf.io.decode_png(tf.io.read_file(
-        os.path.join(edited, "000_bag.png")))
-    assert written.shape == (64, 64, 3)
+    for verb in (["inpaint", str(tmp_path / "in.png"),
+                  str(tmp_path / "mask.png"), "bag"],
+                 ["outpaint", str(tmp_path / "in.png"), "bag"],
+                 ["edit", str(tmp_path / "in.png"), "bag", "--iterations",
+                  "2"]):
+        edited = str(tmp_path / verb[0])
+        assert cli.main([*verb, "--model", model_dir, "--output", edited,
+                         "--scale", "2"]) == 0
+        written = tf.io.decode_png(tf.io.read_file(
+            os.path.join(edited, "000_bag.png")))
+        assert written.shape == (64, 64, 3)
 
     capsys.readouterr()
     for bad, message in ((["hat"], "unknown class 'hat'; the classes are 0"),
-                         (["10"], "class ids must be integers in [0, 10)"),
-                         (["bag", "--image", str(tmp_path / "in.png")],
-                          "needs both --image and --mask")):
-        assert cli.main(["generate-class", *bad, "--model", model_dir]) == 2
+                         (["10"], "unknown class '10'"),
+                         (["bag", "--super-res-steps", "2"],
+                          "no stage with ['super_res_steps']")):
+        assert cli.main(["generate", *bad, "--model", model_dir]) == 2
         assert message in capsys.readouterr().err
 
 

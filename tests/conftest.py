@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from muse_tf.configs import get_preset
+from muse_tf.presets import get_config
 from muse_tf.training.distribute import logical_cpus
 
 # Two logical CPU devices, so MirroredStrategy tests have two replicas. This
@@ -48,7 +48,7 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def tiny_config():
-    return get_preset("tiny")
+    return get_config("tiny")
 
 
 @pytest.fixture(scope="session")
@@ -59,16 +59,19 @@ def text_encoder(tiny_config):
 
 @pytest.fixture(scope="session")
 def tiny_pipeline(tiny_config, text_encoder):
-    from muse_tf.pipeline import TextToImage
-    return TextToImage(tiny_config, text_encoder=text_encoder)
+    from muse_tf.conditioning import TextConditioner
+    from muse_tf.pipeline import MusePipeline
+    return MusePipeline(tiny_config, conditioner=TextConditioner(text_encoder))
 
 
 @pytest.fixture(scope="session")
 def tiny_cascade(text_encoder):
     """The tiny model plus a super-res stage: 16x16 -> 32x32 pixels, 8x8
     -> 16x16 tokens (random weights)."""
-    from muse_tf.pipeline import TextToImage
-    return TextToImage(get_preset("tiny_cascade"), text_encoder=text_encoder)
+    from muse_tf.conditioning import TextConditioner
+    from muse_tf.pipeline import MusePipeline
+    return MusePipeline(get_config("tiny_cascade"),
+                        conditioner=TextConditioner(text_encoder))
 
 
 @pytest.fixture(scope="session")
@@ -120,9 +123,9 @@ def hub_config(tiny_config, hub_encoder_path):
 @pytest.fixture(scope="session")
 def exported_tiny(tiny_pipeline, tmp_path_factory):
     """The tiny pipeline exported as a SavedModel (version dir 1)."""
-    from muse_tf.export import MuseServingModule
+    from muse_tf.export import ServingModule
     path = str(tmp_path_factory.mktemp("export") / "muse" / "1")
-    return MuseServingModule(tiny_pipeline, max_batch=4, max_steps=8).save(
+    return ServingModule(tiny_pipeline, max_batch=4, max_steps=8).save(
         path)
 
 

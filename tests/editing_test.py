@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from muse_tf import editing
-from muse_tf.pipeline import TextToImage
+from muse_tf.pipeline import MusePipeline
 
 PROMPTS = ["a ladybug", "a cat"]
 
@@ -27,10 +27,10 @@ def stages(tiny_cascade, image):
     """Editing is checked at each scale: [(pipeline, its input image, the
     image's final-stage tokens, tokens per side)] for the base model alone
     (16x16 pixels, 8x8 tokens) and the cascade (32x32, 16x16)."""
-    base = TextToImage(
+    base = MusePipeline(
         dataclasses.replace(tiny_cascade.config, super_res=None),
-        transformer=tiny_cascade.transformer, vqgan=tiny_cascade.vqgan,
-        text_encoder=tiny_cascade.text_encoder)
+        {name: tiny_cascade.components[name]
+         for name in ("transformer", "vqgan")}, tiny_cascade.conditioner)
     small = image[::2, ::2]
     return [(pipe, im, pipe._encode(im[None])[-1].numpy()[0], side)
             for pipe, im, side in ((base, small, 8),
@@ -54,10 +54,10 @@ def test_cascade_makes_high_res_images(tiny_cascade):
 @pytest.mark.slow
 def test_cascade_stages_can_be_left_out(tiny_cascade, tmp_path):
     tiny_cascade.save(str(tmp_path))
-    base = TextToImage.from_pretrained(str(tmp_path), stages="base")
-    assert not base.is_cascade
+    base = MusePipeline.from_pretrained(str(tmp_path), stages="base")
+    assert len(base.stages) == 1
     assert base(PROMPTS[:1], seed=1).shape == (1, 16, 16, 3)
-    full = TextToImage.from_pretrained(str(tmp_path))
+    full = MusePipeline.from_pretrained(str(tmp_path))
     np.testing.assert_array_equal(full.tokens(PROMPTS, seed=3),
                                   tiny_cascade.tokens(PROMPTS, seed=3))
 
@@ -73,7 +73,7 @@ def test_inpainting_keeps_every_token_outside_the_mask(stages):
         for row in tokens:
             np.testing.assert_array_equal(row[~inside],
                                           image_tokens[~inside])
-            assert (row < pipe._mask_ids()[-1]).all()  # No [MASK] left.
+            assert (row < pipe.stages[-1].mask_token_id).all()  # No [MASK].
 
 
 def test_inpainted_images_come_at_the_cascade_size(tiny_cascade, image):

@@ -107,7 +107,8 @@ def test_tokenizer_report_of_the_bundled_fashion_vqgan(fid_features):
     judge, _ = load_judge(quality.JUDGES["fashion_32"][0])
     held_out = quality.load_real("fashion_mnist:test[:40]", 32)
     train = quality.load_real("fashion_mnist:train[:30]", 32)
-    report = tokenizer_report(pipe.vqgan, judge, held_out, train,
+    vqgan = pipe.stages[-1].vqgan
+    report = tokenizer_report(vqgan, judge, held_out, train,
                               batch_size=16, fid_features=fid_features)
     assert report["images"] == {"held_out": 40, "train": 30, "fid": 20}
     for suffix in ("", "_train"):
@@ -121,7 +122,7 @@ def test_tokenizer_report_of_the_bundled_fashion_vqgan(fid_features):
     assert report["judge_vqgan_round_trip_train_kept"] > 0.8
     assert report["fid_vqgan_round_trip"] > 0 and report[
         "fid_real_halves"] > 0
-    round_trip = tokenizer_round_trip(pipe.vqgan)
+    round_trip = tokenizer_round_trip(vqgan)
     ids = np.concatenate([round_trip(images)[0]
                           for images in (held_out[0], train[0])])
     assert report["codebook_codes_used"] == len(np.unique(ids))

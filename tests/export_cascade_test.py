@@ -67,9 +67,9 @@ def picture():
 
 @pytest.fixture(scope="module")
 def exported_cascade(tiny_cascade, tmp_path_factory):
-    from muse_tf.export import MuseServingModule
+    from muse_tf.export import ServingModule
     path = str(tmp_path_factory.mktemp("cascade") / "muse" / "1")
-    return MuseServingModule(tiny_cascade, max_batch=4, max_steps=8).save(
+    return ServingModule(tiny_cascade, max_batch=4, max_steps=8).save(
         path)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from muse_tf.pipeline import TextToImage
+from muse_tf.pipeline import MusePipeline
 
 
 def test_generates_uint8_images(tiny_config, tiny_pipeline):
@@ -41,6 +41,7 @@ def test_guidance_zero_ignores_the_negative_prompt(tiny_pipeline):
     ({"prompts": ["a"], "guidance_scale": float("nan")}, "guidance_scale"),
     ({"prompts": ["a"], "guidance_scale": -1.0}, "guidance_scale"),
     ({"prompts": ["a", "b"], "negative_prompts": ["c"]}, "negative_prompts"),
+    ({"prompts": ["a"], "super_res_steps": 2}, "no stage with"),
 ])
 def test_bad_input_is_a_value_error(tiny_pipeline, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -49,7 +50,7 @@ def test_bad_input_is_a_value_error(tiny_pipeline, kwargs, match):
 
 def test_save_and_load_gives_the_same_tokens(tiny_pipeline, tmp_path):
     tiny_pipeline.save(str(tmp_path))
-    loaded = TextToImage.from_pretrained(str(tmp_path))
+    loaded = MusePipeline.from_pretrained(str(tmp_path))
     np.testing.assert_array_equal(
         loaded.tokens(["a ladybug"], seed=2, num_steps=3),
         tiny_pipeline.tokens(["a ladybug"], seed=2, num_steps=3))
@@ -57,14 +58,14 @@ def test_save_and_load_gives_the_same_tokens(tiny_pipeline, tmp_path):
 
 @pytest.mark.slow
 def test_bundled_cascade_has_both_decoders_and_emoji_64_is_its_base():
-    pipe = TextToImage.from_pretrained()
-    assert pipe.is_cascade and pipe.image_size == 128
-    large = TextToImage.from_pretrained(decoder="large")
+    pipe = MusePipeline.from_pretrained()
+    assert len(pipe.stages) == 2 and pipe.image_size == 128
+    large = MusePipeline.from_pretrained(decoder="large")
     # The cascade's tokens, drawn by each decoder (generating them again
     # with `large` would only compile the same cascade a second time).
     tokens = pipe.tokens(["a red heart emoji, Twitter style"], seed=0)
     for model in (pipe, large):
-        heart = model.decode_final(tokens).numpy()[0]
+        heart = model.decode(tokens)[0]
         assert heart.shape == (128, 128, 3)
         # The prompt drives the image: a red heart is mostly red where it
         # is not white background.
@@ -73,16 +74,16 @@ def test_bundled_cascade_has_both_decoders_and_emoji_64_is_its_base():
         assert ink.mean() > 0.2
         assert red[ink].mean() > green[ink].mean() + 60
         assert red[ink].mean() > blue[ink].mean() + 60
-    base = TextToImage.from_pretrained("emoji_64")
-    assert not base.is_cascade and base.image_size == 64
+    base = MusePipeline.from_pretrained("emoji_64")
+    assert len(base.stages) == 1 and base.image_size == 64
 
 
 def test_unknown_model_is_a_value_error():
     with pytest.raises(ValueError, match="no_such_model"):
-        TextToImage.from_pretrained("no_such_model")
+        MusePipeline.from_pretrained("no_such_model")
 
 
 def test_pipeline_with_a_hub_text_encoder(hub_config):
-    pipe = TextToImage(hub_config)
+    pipe = MusePipeline(hub_config)
     images = pipe(["a red ladybug"], seed=0, num_steps=2)
     assert images.shape == (1, 16, 16, 3)

@@ -48,10 +48,11 @@ def test_served_pngs_match_the_savedmodel_byte_for_byte(
 @pytest.mark.parametrize("rest", [False, True], ids=["grpc", "rest"])
 @pytest.mark.parametrize("request_args, message", [
     ({"prompts": []}, "prompt batch is empty"),
-    ({"num_steps": 0}, "num_steps must be >= 1"),
-    ({"num_steps": 99}, "num_steps must be <= 8"),
-    ({"guidance_scale": float("nan")}, "guidance_scale must be finite"),
-    ({"guidance_scale": -2.0}, "guidance_scale must be >= 0"),
+    ({"num_steps": 0}, "num_steps must be an integer >= 1 and <= 8"),
+    ({"num_steps": 99}, "num_steps must be an integer >= 1 and <= 8"),
+    ({"guidance_scale": float("nan")},
+     "guidance_scale must be a finite number >= 0"),
+    ({"guidance_scale": -2.0}, "guidance_scale must be a finite number >= 0"),
     ({"prompts": ["a"] * 5}, "prompt batch is larger than 4"),
 ])
 def test_bad_requests_are_rejected_and_the_server_keeps_serving(
@@ -88,4 +89,4 @@ def test_cli_client_reports_a_rejected_request(grpc_server, tmp_path,
                                                capsys):
     assert cli.main(["client", "--server", grpc_server, "--output",
                      str(tmp_path), "--num-steps", "0", "a cat"]) == 2
-    assert "num_steps must be >= 1" in capsys.readouterr().err
+    assert "num_steps must be an integer >= 1" in capsys.readouterr().err

@@ -35,9 +35,8 @@ import os
 from train_vqgan import STAGES, stage_config, stage_weights_file
 
 from muse_tf import quality
-from muse_tf.configs import get_preset
 from muse_tf.models.vqgan import VQGAN
-from muse_tf.presets import JUDGES
+from muse_tf.presets import JUDGES, get_config
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import checkpoint_dir
 
@@ -47,7 +46,7 @@ def default_judge_and_real(preset, image_size):
     tokenizer learns: Fashion-MNIST for a class-conditional preset, else
     the emoji at the smallest size it has that is not below the
     tokenizer's (64 or 128 pixels)."""
-    if hasattr(preset, "num_classes"):
+    if preset.classes is not None:
         return JUDGES["fashion_32"]
     return JUDGES["emoji_64" if image_size <= 64 else "emoji_128"]
 
@@ -98,7 +97,7 @@ def main(argv=None):
                         "tokenizer_report.json)")
     args = parser.parse_args(argv)
 
-    preset = get_preset(args.preset)
+    preset = get_config(args.preset)
     config = stage_config(preset, args.preset, args.stage)
     judge, real = default_judge_and_real(preset, config.image_size)
     vqgan, source = load_tokenizer(config, args.workdir, args.stage)

@@ -24,11 +24,12 @@ import tensorflow as tf
 import tqdm
 from train_transformer import load_vqgan
 
-from muse_tf.class_pipeline import WEIGHT_FILES, ClassToImage
-from muse_tf.configs import get_preset
 from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid, to_model_range
 from muse_tf.data.sources import load_source, source_signature
+from muse_tf.model_dir import WEIGHT_FILES
+from muse_tf.pipeline import MusePipeline
+from muse_tf.presets import get_config
 from muse_tf.training.transformer_trainer import (
     ClassConditionalTrainer,
     TransformerTrainConfig,
@@ -65,8 +66,8 @@ def batch_maker(args, config, vqgan):
     """make_batches(start_step) of the shared loop, over the cached tokens
     (made first if they are not)."""
     tokens, labels = prepare_tokens(args, config, vqgan)
-    if labels.min() < 0 or labels.max() >= config.num_classes:
-        raise ValueError(f"Labels must be in [0, {config.num_classes}), got "
+    if labels.min() < 0 or labels.max() >= config.classes.num_classes:
+        raise ValueError(f"Labels must be in [0, {config.classes.num_classes}), got "
                          f"[{labels.min()}, {labels.max()}]")
     examples = tf.data.Dataset.from_tensor_slices(
         {"tokens": tokens, "label": labels})
@@ -96,27 +97,28 @@ def main(argv=None):
                         "taken)")
     parser.add_argument("--model-dir", default=None,
                         help="after training, write a model directory that "
-                        "ClassToImage.from_pretrained loads")
+                        "muse_tf.load_pipeline and every muse-tf verb load")
     train_lib.add_export_arguments(parser)
     args = parser.parse_args(argv)
     train_lib.check_export_arguments(args)
 
     strategy = train_lib.make_run_strategy(args)
-    config = get_preset(args.preset)
-    if not hasattr(config, "class_names"):
+    config = get_config(args.preset)
+    if config.classes is None:
         raise ValueError(f"Preset {args.preset!r} is not class-conditional")
     vqgan = load_vqgan(config.vqgan, args.vqgan)
     trainer = ClassConditionalTrainer(
-        config.transformer, config.num_classes, TransformerTrainConfig(
+        config.transformer, config.classes.num_classes, TransformerTrainConfig(
             learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
             decay_steps=args.num_steps), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
     if train_lib.starts_from_init(args):
         trainer.model.load_weights(os.path.join(args.init_from,
-                                                WEIGHT_FILES["model"]))
-    pipe = ClassToImage(config, model=trainer.model, vqgan=vqgan)
-    classes = list(range(config.num_classes))
+                                                WEIGHT_FILES["class_transformer"]))
+    pipe = MusePipeline(config, {"class_transformer": trainer.model,
+                                 "vqgan": vqgan})
+    classes = list(range(config.classes.num_classes))
 
     def log_samples(step):
         images = tf.constant(pipe(classes, seed=0))

@@ -28,12 +28,15 @@ import os
 
 import tensorflow as tf
 
-from muse_tf.configs import get_preset
+from muse_tf import model_dir
+from muse_tf.conditioning import Condition, TextConditioner
 from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid
 from muse_tf.data.sources import SkipCounter, load_source, source_signature
+from muse_tf.model_dir import WEIGHT_FILES
 from muse_tf.models.vqgan import VQGAN
-from muse_tf.pipeline import WEIGHT_FILES, TextToImage
+from muse_tf.pipeline import MusePipeline
+from muse_tf.presets import get_config
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import checkpoint_dir
@@ -124,8 +127,9 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
         return []
     vqgans = stage_vqgans(args, model_config)
     if args.stage == "base":
-        pipe = TextToImage(model_config, transformer=trainer.model,
-                           vqgan=vqgans[0], text_encoder=text_encoder)
+        pipe = MusePipeline(
+            model_config, {"transformer": trainer.model, "vqgan": vqgans[0]},
+            TextConditioner(text_encoder))
         prompts = _sample_captions(records, metadata)
 
         def log_samples(step):
@@ -137,9 +141,10 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
         return [(args.sample_every, log_samples)]
 
     high_res_vqgan, low_res_vqgan = vqgans
-    pipe = TextToImage(model_config, vqgan=low_res_vqgan,
-                       text_encoder=text_encoder, super_res=trainer.model,
-                       high_res_vqgan=high_res_vqgan)
+    pipe = MusePipeline(
+        model_config, {"vqgan": low_res_vqgan, "super_res": trainer.model,
+                       "high_res_vqgan": high_res_vqgan},
+        TextConditioner(text_encoder))
     examples = pretokenize.parse_token_batch(
         next(iter(records.shard(max(1, metadata["num_examples"]
                                     // _SAMPLE_PROMPTS), 0)
@@ -147,47 +152,46 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
     side = model_config.super_res.vqgan.image_size
 
     def log_samples(step):
-        high = pipe.super_resolve_tokens(examples["low_res_tokens"],
-                                         examples["text_states"],
-                                         examples["text_mask"], seed=0)
-        low = tf.image.resize(pipe.decode_tokens(examples["low_res_tokens"]),
+        high = pipe.super_resolve(
+            examples["low_res_tokens"],
+            Condition(examples["text_states"], examples["text_mask"]),
+            seed=0)
+        low = tf.image.resize(pipe.decode(examples["low_res_tokens"], 0),
                               [side, side], method="nearest")
-        rows = tf.concat([low, pipe.decode_high_res_tokens(high),
-                          pipe.decode_high_res_tokens(examples["tokens"])],
-                         axis=0)
+        rows = tf.concat([low, pipe.decode(high),
+                          pipe.decode(examples["tokens"])], axis=0)
         tf.summary.image("low_res_super_res_original",
                          image_grid(rows, _SAMPLE_PROMPTS)[None], step=step)
 
     return [(args.sample_every, log_samples)]
 
 
-def write_model_dir(args, model_config, trainer, text_encoder):
+def write_model_dir(args, model_config, trainer):
     """Writes --model-dir; a super-res stage joins the base model that is
     already there into one cascade directory."""
     if args.stage == "base":
         # A base model alone, unless the directory already holds a
         # cascade: then only its base transformer is replaced.
-        has_cascade = os.path.exists(os.path.join(
-            args.model_dir, WEIGHT_FILES["super_res"]))
-        pipe = (TextToImage.from_pretrained(args.model_dir) if has_cascade
-                else TextToImage(
-                    dataclasses.replace(model_config, super_res=None),
-                    vqgan=load_vqgan(model_config.vqgan, args.vqgan),
-                    text_encoder=text_encoder))
-        pipe.transformer.set_weights(trainer.model.get_weights())
+        if (model_dir.is_model_dir(args.model_dir) and "super_res"
+                in model_dir.read_manifest(args.model_dir)[1]):
+            model_dir.add_component(args.model_dir, "transformer",
+                                    trainer.model)
+        else:
+            model_dir.save(
+                args.model_dir,
+                dataclasses.replace(model_config, super_res=None),
+                {"transformer": trainer.model,
+                 "vqgan": load_vqgan(model_config.vqgan, args.vqgan)})
     else:
-        if not os.path.exists(os.path.join(args.model_dir,
-                                           WEIGHT_FILES["transformer"])):
+        if not model_dir.is_model_dir(args.model_dir):
             raise ValueError(f"--model-dir {args.model_dir} must hold the "
                              "base model the super-res stage joins")
-        base = TextToImage.from_pretrained(args.model_dir, stages="base")
-        pipe = TextToImage(
-            model_config, transformer=base.transformer, vqgan=base.vqgan,
-            text_encoder=text_encoder, super_res=trainer.model,
-            high_res_vqgan=load_vqgan(model_config.super_res.vqgan,
-                                      args.high_res_vqgan,
-                                      "high_res_vqgan.weights.h5"))
-    pipe.save(args.model_dir)
+        model_dir.add_component(args.model_dir, "super_res", trainer.model,
+                                config=model_config)
+        model_dir.add_component(
+            args.model_dir, "high_res_vqgan",
+            load_vqgan(model_config.super_res.vqgan, args.high_res_vqgan,
+                       WEIGHT_FILES["high_res_vqgan"]))
     print(f"wrote model directory {args.model_dir}")
 
 
@@ -222,7 +226,7 @@ def main(argv=None):
                         "further; optimizer state is not taken)")
     parser.add_argument("--model-dir", default=None,
                         help="after training, write a model directory that "
-                        "TextToImage.from_pretrained and muse-tf load: "
+                        "muse_tf.load_pipeline and every muse-tf verb load: "
                         "config, transformer and VQGAN weights; for "
                         "--stage super_res, the super-res and high-res "
                         "VQGAN weights are added to the base model that "
@@ -233,7 +237,7 @@ def main(argv=None):
 
     # === Strategy ===
     strategy = train_lib.make_run_strategy(args)
-    model_config = get_preset(args.preset)
+    model_config = get_config(args.preset)
 
     # === Data: token shards, made once ===
     text_encoder = build_text_encoder(model_config.text)
@@ -275,7 +279,7 @@ def main(argv=None):
                         sample_hooks(args, model_config, trainer,
                                      text_encoder, records, metadata))
     if args.model_dir:
-        write_model_dir(args, model_config, trainer, text_encoder)
+        write_model_dir(args, model_config, trainer)
 
 
 if __name__ == "__main__":

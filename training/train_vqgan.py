@@ -21,21 +21,21 @@ import os
 import tensorflow as tf
 from train_transformer import load_vqgan
 
-from muse_tf.configs import get_preset
+from muse_tf import model_dir
 from muse_tf.data import stream
 from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
 from muse_tf.data.sources import SkipCounter, load_source
 from muse_tf.models.decoder_growth import grow_decoder
-from muse_tf.pipeline import WEIGHT_FILES
+from muse_tf.presets import get_config
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
 # The VQGANs of a preset, by --stage: its base stage's, a cascade's
-# high-res one, and Muse's larger decoder for the latter; each one's weights
-# file in a model directory (its WEIGHT_FILES key).
+# high-res one, and Muse's larger decoder for the latter; each one's
+# component name in a model directory (muse_tf.model_dir).
 STAGES = {"base": "vqgan", "high_res": "high_res_vqgan",
-          "large_decoder": "large_decoder"}
+          "large_decoder": model_dir.LARGE_DECODER}
 _SAMPLE_IMAGES = 8
 # Relative noise on the grown decoder's copied kernels: enough to break the
 # copies' symmetry, small next to the weights (see decoder_growth).
@@ -44,7 +44,7 @@ _GROWTH_NOISE = 0.01
 
 def stage_weights_file(stage):
     """The weights file of a `stage`'s VQGAN in a model directory."""
-    return WEIGHT_FILES[STAGES[stage]]
+    return model_dir.weights_file(STAGES[stage])
 
 
 def stage_config(preset, preset_name, stage):
@@ -95,7 +95,7 @@ def main(argv=None):
 
     # === Strategy ===
     strategy = train_lib.make_run_strategy(args)
-    preset = get_preset(args.preset)
+    preset = get_config(args.preset)
     config = stage_config(preset, args.preset, args.stage)
     if args.stage == "large_decoder" and not args.init_from:
         raise ValueError("--stage large_decoder needs --init-from (the "
@@ -159,9 +159,9 @@ def main(argv=None):
     train_lib.train(args, trainer, make_batches,
                     hooks=[(args.sample_every, log_reconstructions)])
     if args.model_dir and args.stage == "large_decoder":
-        path = os.path.join(args.model_dir, WEIGHT_FILES["large_decoder"])
-        trainer.vqgan.save_weights(path)
-        print(f"wrote {path}")
+        model_dir.add_component(args.model_dir, model_dir.LARGE_DECODER,
+                                trainer.vqgan)
+        print(f"added the larger decoder to {args.model_dir}")
 
 
 if __name__ == "__main__":

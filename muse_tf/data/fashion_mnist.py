@@ -13,7 +13,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from muse_tf.configs import FASHION_MNIST_CLASSES
+from muse_tf.presets import FASHION_MNIST_CLASSES
 
 DIRECTORY = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = FASHION_MNIST_CLASSES

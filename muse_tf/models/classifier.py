@@ -1,4 +1,4 @@
-"""The image classifier that judges prompt fidelity (issue: quality).
+"""The image classifier that judges prompt fidelity (docs/quality.md).
 
 Prompt fidelity is the share of generated images that a classifier trained
 on real images labels with the class that was asked for (Muse and MaskGIT

@@ -1,28 +1,187 @@
-"""The trained models bundled with the package, by name.
+"""Named models: one registry of architectures, and of the trained weights,
+fidelity judge and model card of the models bundled with the package.
 
 A module without TensorFlow, so the CLI can name its defaults without
 paying for `import tensorflow` when it only parses arguments.
 """
 
+import dataclasses
 import os
 
-_HERE = os.path.dirname(__file__)
+from muse_tf.configs import (
+    ClassConfig,
+    ModelConfig,
+    SamplerConfig,
+    SuperResConfig,
+    SuperResStageConfig,
+    TextConfig,
+    TransformerConfig,
+    VQGANConfig,
+)
 
-# Text-to-image models: name -> (model directory, stages). emoji_64 is the
-# emoji_128 cascade's base stage alone (64x64 images).
-BUNDLED_MODELS = {"emoji_128": (os.path.join(_HERE, "emoji_128"), "all"),
-                  "emoji_64": (os.path.join(_HERE, "emoji_128"), "base")}
+_HERE = os.path.dirname(__file__)
+_DOCS = "docs/models"
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named model: its architecture and, for a bundled model, its
+    trained weights (a model directory in this package), the stages it
+    runs, the classifier that judges its fidelity with the held-out real
+    images it is judged against (a `muse_tf.quality.load_real` spec), and
+    its model card."""
+
+    config: ModelConfig
+    weights: str | None = None
+    stages: str = "all"
+    judge: str | None = None
+    real: str | None = None
+    card: str | None = None
+
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress",
+                         "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot")
+
+# Test-sized: 16x16 images, 8x8 tokens, a few small layers.
+_TINY = ModelConfig(
+    vqgan=VQGANConfig(image_size=16, base_channels=8,
+                      channel_multipliers=(1, 2), num_res_blocks=1,
+                      codebook_size=64, embedding_dim=8),
+    transformer=TransformerConfig(
+        codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
+        num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
+    text=TextConfig(max_length=16),
+    sampler=SamplerConfig(num_steps=4))
+
+# The bundled default model's base stage: 64x64 emoji, 8x8 tokens.
+_EMOJI_64 = ModelConfig(
+    vqgan=VQGANConfig(image_size=64, base_channels=32,
+                      channel_multipliers=(1, 2, 2, 4), num_res_blocks=1,
+                      codebook_size=512, embedding_dim=32),
+    # No dropout: a short CPU run over ~9k images underfits, not over.
+    transformer=TransformerConfig(
+        codebook_size=512, image_tokens_per_side=8, hidden_dim=256,
+        num_layers=6, num_heads=4, mlp_dim=1024, dropout=0.0),
+    text=TextConfig(max_length=32),
+    sampler=SamplerConfig(num_steps=12, guidance_scale=3.0))
+
+_ARCHITECTURES = {
+    "tiny": _TINY,
+    # tiny plus a super-res stage (8x8 -> 16x16 tokens), for tests.
+    "tiny_cascade": dataclasses.replace(_TINY, super_res=SuperResStageConfig(
+        transformer=SuperResConfig(
+            codebook_size=32, image_tokens_per_side=16,
+            low_res_codebook_size=64, low_res_tokens_per_side=8,
+            hidden_dim=32, num_encoder_layers=1, num_layers=2, num_heads=2,
+            mlp_dim=64, dropout=0.0),
+        vqgan=VQGANConfig(image_size=32, base_channels=8,
+                          channel_multipliers=(1, 2), num_res_blocks=1,
+                          codebook_size=32, embedding_dim=8),
+        sampler=SamplerConfig(num_steps=3),
+        large_decoder_channels=16, large_decoder_res_blocks=2)),
+    "emoji_64": _EMOJI_64,
+    # emoji_64 plus a super-res stage to 128x128 (16x16 tokens of the same
+    # VQGAN architecture at twice the image size).
+    "emoji_128": dataclasses.replace(_EMOJI_64, super_res=SuperResStageConfig(
+        transformer=SuperResConfig(
+            codebook_size=512, image_tokens_per_side=16,
+            low_res_codebook_size=512, low_res_tokens_per_side=8,
+            hidden_dim=256, num_encoder_layers=2, num_layers=4, num_heads=4,
+            mlp_dim=1024, dropout=0.0),
+        vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128),
+        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0),
+        # Muse's larger decoder: twice the channels and residual blocks.
+        large_decoder_channels=64, large_decoder_res_blocks=2)),
+    # The next emoji cascade, ending at 64x64 (every style exists there):
+    # a 32x32 base stage and a 64x64 super-res stage, both VQGANs
+    # downsampling by 4 (emoji are drawn to be read at 32 px), with twice
+    # the codes of emoji_64's.
+    "emoji_next": ModelConfig(
+        vqgan=VQGANConfig(image_size=32, base_channels=64,
+                          channel_multipliers=(1, 2, 2), num_res_blocks=2,
+                          codebook_size=1024, embedding_dim=32),
+        transformer=TransformerConfig(
+            codebook_size=1024, image_tokens_per_side=8, hidden_dim=256,
+            num_layers=8, num_heads=4, mlp_dim=1024, dropout=0.0),
+        text=TextConfig(max_length=32),
+        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0),
+        super_res=SuperResStageConfig(
+            transformer=SuperResConfig(
+                codebook_size=1024, image_tokens_per_side=16,
+                low_res_codebook_size=1024, low_res_tokens_per_side=8,
+                hidden_dim=256, num_encoder_layers=2, num_layers=6,
+                num_heads=4, mlp_dim=1024, dropout=0.0),
+            vqgan=VQGANConfig(image_size=64, base_channels=32,
+                              channel_multipliers=(1, 2, 4),
+                              num_res_blocks=2, codebook_size=1024,
+                              embedding_dim=32),
+            sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
+    # Class-conditional Fashion-MNIST (padded to 32x32): 8x8 tokens.
+    "fashion_32": ModelConfig(
+        vqgan=VQGANConfig(image_size=32, base_channels=32,
+                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
+                          codebook_size=256, embedding_dim=32, grey=True),
+        transformer=TransformerConfig(
+            codebook_size=256, image_tokens_per_side=8, hidden_dim=256,
+            num_layers=4, num_heads=4, mlp_dim=1024, dropout=0.0,
+            text_dim=64),
+        text=None, classes=ClassConfig(FASHION_MNIST_CLASSES),
+        sampler=SamplerConfig(num_steps=8, guidance_scale=2.0)),
+    # Test-sized class-conditional Fashion-MNIST: 32x32, 8x8 tokens, a grey
+    # VQGAN as fashion_32's.
+    "tiny_class": ModelConfig(
+        vqgan=VQGANConfig(image_size=32, base_channels=8,
+                          channel_multipliers=(1, 2, 2), num_res_blocks=1,
+                          codebook_size=64, embedding_dim=8, grey=True),
+        transformer=dataclasses.replace(_TINY.transformer, text_dim=16),
+        text=None, classes=ClassConfig(FASHION_MNIST_CLASSES),
+        sampler=SamplerConfig(num_steps=3)),
+    # MaskGIT's ImageNet 256 model (docs/design.md §2-3), with our text encoder.
+    "maskgit_256": ModelConfig(
+        vqgan=VQGANConfig(),
+        transformer=TransformerConfig(num_layers=24, hidden_dim=768,
+                                      num_heads=16, mlp_dim=3072),
+        sampler=SamplerConfig(num_steps=8)),
+}
+
+
+
+_EMOJI_JUDGE = os.path.join(_HERE, "judge_emoji")
+_BUNDLED = {
+    "emoji_128": Preset(
+        _ARCHITECTURES["emoji_128"], os.path.join(_HERE, "emoji_128"),
+        judge=_EMOJI_JUDGE, real="emoji_captions/full_128:test",
+        card=f"{_DOCS}/emoji_128.md"),
+    # The emoji_128 cascade's base stage alone (64x64 images).
+    "emoji_64": Preset(
+        _ARCHITECTURES["emoji_64"], os.path.join(_HERE, "emoji_128"),
+        stages="base", judge=_EMOJI_JUDGE, real="emoji_captions/full:test",
+        card=f"{_DOCS}/emoji_128.md"),
+    "fashion_32": Preset(
+        _ARCHITECTURES["fashion_32"], os.path.join(_HERE, "fashion_32"),
+        judge=os.path.join(_HERE, "judge_fashion_mnist"),
+        real="fashion_mnist:test", card=f"{_DOCS}/fashion_32.md"),
+}
+PRESETS = {name: _BUNDLED.get(name, Preset(config))
+           for name, config in _ARCHITECTURES.items()}
 DEFAULT_MODEL = "emoji_128"
 
-# Class-conditional models (MaskGIT's mode): name -> model directory.
-BUNDLED_CLASS_MODELS = {"fashion_32": os.path.join(_HERE, "fashion_32")}
+# Views of the registry. name -> (model directory, stages):
+BUNDLED_MODELS = {name: (p.weights, p.stages) for name, p in PRESETS.items()
+                  if p.weights}
+# name -> (judge directory, held-out real images):
+JUDGES = {name: (p.judge, p.real) for name, p in PRESETS.items() if p.judge}
 
-# The classifiers that judge the bundled models' fidelity, trained on real
-# images (training/train_classifier.py), and the held-out real images they
-# are judged against: model name -> (judge directory, data spec of
-# muse_tf.quality.load_real).
-_EMOJI_JUDGE = os.path.join(_HERE, "judge_emoji")
-JUDGES = {"fashion_32": (os.path.join(_HERE, "judge_fashion_mnist"),
-                         "fashion_mnist:test"),
-          "emoji_128": (_EMOJI_JUDGE, "emoji_captions/full_128:test"),
-          "emoji_64": (_EMOJI_JUDGE, "emoji_captions/full:test")}
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`, or a ValueError naming it."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; known presets: "
+                         f"{sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+def get_config(name: str) -> ModelConfig:
+    """The architecture of the preset called `name` (ValueError if none)."""
+    return get_preset(name).config

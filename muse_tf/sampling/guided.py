@@ -1,11 +1,12 @@
 """Guided generation and editing loops over any masked transformer.
 
-Both run the conditional and unconditional inputs as one doubled batch
-(classifier-free guidance, Muse §3.4). The model is a `DecodesFromMemory`
-transformer: `model.attention_memory(states, mask, *extra_inputs)` once per
-call, then `model.logits_from_memory(tokens, memory)` every step. Extra
-inputs condition both halves alike (the super-res model's low-res tokens),
-so one loop serves the base, super-res and class-conditional models.
+Both run the condition and its unconditional twin (`conditioning.py`) as
+one doubled batch (classifier-free guidance, Muse §3.4). The model is a
+`DecodesFromMemory` transformer: `model.attention_memory(states, mask,
+*extra_inputs)` once per call, then `model.logits_from_memory(tokens,
+memory)` every step. Extra inputs condition both halves alike (the
+super-res model's low-res tokens), so one loop serves the base, super-res
+and class-conditional models.
 
 Dimensions: B batch, L image tokens, T condition tokens, V codebook.
 """
@@ -14,21 +15,21 @@ import math
 
 import tensorflow as tf
 
+from muse_tf.conditioning import concat
+from muse_tf.configs import EDIT
 from muse_tf.sampling.guidance import guidance_scale_at, guided_logits
 from muse_tf.sampling.sampler import decode, sample_categorical
 
 
-def _guided_logits_fn(model, text_states, text_mask, uncond_states,
-                      uncond_mask, extra_inputs):
+def _guided_logits_fn(model, condition, uncondition, extra_inputs):
     """f(tokens [B, L], scale) -> guided float32 logits [B, L, V].
 
     The attention memory of both halves is computed here, once, outside
     the decoding loop: it does not depend on the image tokens.
     """
+    both = concat(condition, uncondition)
     memory = model.attention_memory(
-        tf.concat([text_states, uncond_states], 0),
-        tf.concat([text_mask, uncond_mask], 0),
-        *[tf.concat([x, x], 0) for x in extra_inputs])
+        both.states, both.mask, *[tf.concat([x, x], 0) for x in extra_inputs])
 
     def logits(tokens, scale):
         cond, uncond = tf.split(model.logits_from_memory(
@@ -38,9 +39,8 @@ def _guided_logits_fn(model, text_states, text_mask, uncond_states,
     return logits
 
 
-def generate_tokens(model, sampler, start, text_states, text_mask,
-                    uncond_states, uncond_mask, seed, guidance_scale,
-                    num_steps, extra_inputs=()):
+def generate_tokens(model, sampler, start, condition, uncondition, seed,
+                    settings, extra_inputs=()):
     """Parallel decoding of the [MASK] positions of `start`.
 
     Args:
@@ -48,42 +48,41 @@ def generate_tokens(model, sampler, start, text_states, text_mask,
       sampler: a SamplerConfig (schedule, temperatures, guidance schedule).
       start: int32 [B, L]; all [MASK] to generate, partly known to inpaint
         or outpaint (known tokens never change).
-      text_states, uncond_states: float32 [B, T, D]; text_mask,
-        uncond_mask: bool [B, T] (the prompt's, and the negative or empty
-        prompt's).
-      seed: int32 [2]. guidance_scale: float32 []. num_steps: int32 [].
+      condition, uncondition: Conditions [B, ...] (the request's, and the
+        negative or null one guidance pushes away from).
+      seed: int32 [2].
+      settings: a StageSettings (num_steps int32 [], guidance_scale
+        float32 []).
       extra_inputs: tensors [B, ...] passed after the mask.
 
     Returns:
       int32 [B, L] token ids.
     """
-    logits = _guided_logits_fn(model, text_states, text_mask, uncond_states,
-                               uncond_mask, extra_inputs)
+    logits = _guided_logits_fn(model, condition, uncondition, extra_inputs)
 
     def tokens_to_logits(tokens, step):
         return logits(tokens, guidance_scale_at(
-            step, num_steps, guidance_scale, sampler.guidance_schedule))
+            step, settings.num_steps, settings.guidance_scale,
+            sampler.guidance_schedule))
 
-    return decode(tokens_to_logits, start, seed, num_steps=num_steps,
+    return decode(tokens_to_logits, start, seed, num_steps=settings.num_steps,
                   mask_token_id=model.config.mask_token_id,
                   choice_temperature=sampler.choice_temperature,
                   temperature=sampler.temperature, schedule=sampler.schedule)
 
 
-def edit_tokens(model, tokens, text_states, text_mask, uncond_states,
-                uncond_mask, seed, guidance_scale, num_iterations,
-                remask_ratio=0.08, top_k=3, temperature=1.0,
-                extra_inputs=()):
+def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,
+                num_iterations, edit=EDIT, temperature=1.0, extra_inputs=()):
     """Mask-free editing (Muse §3.3): `num_iterations` rounds of re-masking
-    a random `remask_ratio` of the tokens and resampling them under the
-    (new) prompt, with constant guidance and top-k sampling, so the image
-    drifts toward the prompt while most of it stays.
+    a random `edit.remask_ratio` of the tokens and resampling them under
+    the (new) condition, with constant guidance and top-k sampling, so the
+    image drifts toward the condition while most of it stays.
 
     Args:
       tokens: int32 [B, L] tokens of the image to edit (no [MASK]).
       num_iterations: int32 []; 0 returns `tokens` unchanged.
-      remask_ratio: share of positions resampled per round (Muse: 8%).
-      top_k: sample among the k most likely tokens (Muse: 3; 0 = all).
+      edit: an EditConfig (the share re-masked per round, Muse: 8%; top-k,
+        Muse: 3, 0 = all).
       Other arguments as `generate_tokens`.
 
     Returns:
@@ -91,10 +90,11 @@ def edit_tokens(model, tokens, text_states, text_mask, uncond_states,
     """
     tokens = tf.convert_to_tensor(tokens, tf.int32)
     _, length = tokens.shape
-    count = max(1, math.ceil(remask_ratio * length))
+    count = max(1, math.ceil(edit.remask_ratio * length))
+    top_k = edit.top_k
     scale = tf.cast(guidance_scale, tf.float32)
-    logits_of = _guided_logits_fn(model, text_states, text_mask,
-                                  uncond_states, uncond_mask, extra_inputs)
+    logits_of = _guided_logits_fn(model, condition, uncondition,
+                                  extra_inputs)
     mask_token_id = model.config.mask_token_id
 
     def body(iteration, current):

@@ -7,15 +7,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from muse_tf.configs import SamplerConfig, get_preset
+from muse_tf.conditioning import Condition
+from muse_tf.configs import SamplerConfig
 from muse_tf.models.class_conditional import ClassConditionalTransformer
 from muse_tf.models.super_res import MuseSuperRes
+from muse_tf.presets import get_config
 from muse_tf.sampling.guided import generate_tokens
+from muse_tf.sampling.settings import StageSettings
 
 
 @pytest.fixture(scope="module")
 def sr_config():
-    return get_preset("tiny_cascade").super_res.transformer
+    return get_config("tiny_cascade").super_res.transformer
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +77,9 @@ def test_super_res_decoding_changes_only_masked_positions(super_res,
     masked = tf.random.stateless_uniform(known.shape, [5, 5]) < 0.5
     start = tf.where(masked, sr_config.mask_token_id, known)
     out = generate_tokens(
-        super_res, SamplerConfig(num_steps=3), start, text, mask,
-        tf.zeros_like(text), mask, tf.constant([1, 2]), 2.0, 3,
+        super_res, SamplerConfig(num_steps=3), start, Condition(text, mask),
+        Condition(tf.zeros_like(text), mask), tf.constant([1, 2]),
+        StageSettings(tf.constant(3), tf.constant(2.0)),
         extra_inputs=(low,)).numpy()
     np.testing.assert_array_equal(out[~masked.numpy()],
                                   known.numpy()[~masked.numpy()])

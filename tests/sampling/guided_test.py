@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from muse_tf.configs import get_preset
+from muse_tf.conditioning import Condition
 from muse_tf.layers.attention import MemoryAttention
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
-from muse_tf.pipeline import seed_pair
+from muse_tf.presets import get_config
 from muse_tf.sampling.guided import generate_tokens
+from muse_tf.sampling.settings import StageSettings, seed_pair
 
 
 class EveryStepForward:
@@ -41,13 +42,14 @@ def test_attend_to_projected_memory_equals_keras_attention():
 def _condition(config, batch, extra=()):
     states = tf.random.stateless_normal([batch, 5, config.text_dim], [2, 1])
     mask = tf.constant([[True] * 5, [True, True, True, False, False]])
-    return (states, mask, tf.zeros_like(states), tf.ones_like(mask)), extra
+    return (Condition(states, mask),
+            Condition(tf.zeros_like(states), tf.ones_like(mask))), extra
 
 
 @pytest.mark.parametrize("stage", ["base", "super_res"])
 def test_memory_once_per_call_gives_the_tokens_of_a_full_forward_per_step(
         stage):
-    cascade = get_preset("tiny_cascade")
+    cascade = get_config("tiny_cascade")
     if stage == "base":
         model = MuseTransformer(cascade.transformer)
         extra = ()
@@ -63,8 +65,9 @@ def test_memory_once_per_call_gives_the_tokens_of_a_full_forward_per_step(
 
     def tokens(m):
         run = tf.function(lambda: generate_tokens(
-            m, cascade.sampler, start, *condition, seed, tf.constant(3.0),
-            tf.constant(6), extra_inputs=extra), jit_compile=True)
+            m, cascade.sampler, start, *condition, seed,
+            StageSettings(tf.constant(6), tf.constant(3.0)),
+            extra_inputs=extra), jit_compile=True)
         return run().numpy()
 
     np.testing.assert_array_equal(tokens(model),

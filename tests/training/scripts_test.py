@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from muse_tf import cli
-from muse_tf.pipeline import TextToImage
+from muse_tf.pipeline import MusePipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TRAINING = os.path.join(ROOT, "training")
@@ -217,8 +217,8 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
         assert json.load(f)["num_examples"] == 18
     assert {"loss/masked_token", "learning_rate", "samples",
             "throughput/examples_per_second"} <= _tensorboard_tags(workdir)
-    generated = TextToImage.from_pretrained(model_dir)(["a red square"],
-                                                       seed=0)
+    generated = MusePipeline.from_pretrained(model_dir)(["a red square"],
+                                                        seed=0)
     assert generated.shape == (1, 16, 16, 3)
 
     # Offline EMA of the kept checkpoints, exported as a model directory.
@@ -229,7 +229,7 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
                    "--vqgan", vqgan_run[0], "--export-only", "--export-from",
                    ema_dir, "--model-dir", ema_model))
     _assert_holds_checkpoint(
-        TextToImage.from_pretrained(ema_model).transformer,
+        MusePipeline.from_pretrained(ema_model).components["transformer"],
         tf.train.latest_checkpoint(ema_dir))
 
 
@@ -237,19 +237,19 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
         vqgan_run, image_folder, tmp_path):
     """Base model -> high-res VQGAN -> super-res transformer -> larger
     decoder, each joining one cascade model directory."""
-    from muse_tf.configs import get_preset
     from muse_tf.models.vqgan import VQGAN
+    from muse_tf.presets import get_config
     from muse_tf.training.checkpointing import restore_model
 
     model_dir = str(tmp_path / "model")
     # The base model the stages join: the run's VQGAN and an untrained
     # base transformer (train_transformer.py --model-dir writes one in
     # test_transformer_script_trains_on_token_shards_samples_and_exports).
-    preset = get_preset("tiny_cascade")
+    preset = get_config("tiny_cascade")
     vqgan = VQGAN(preset.vqgan, name="vqgan")
     restore_model(vqgan, os.path.join(vqgan_run[0], "checkpoints"), "vqgan")
-    TextToImage(dataclasses.replace(preset, super_res=None),
-                vqgan=vqgan).save(model_dir)
+    MusePipeline(dataclasses.replace(preset, super_res=None),
+                 {"vqgan": vqgan}).save(model_dir)
 
     def command(script, name, *flags):
         return [sys.executable, os.path.join(TRAINING, script), "--preset",
@@ -271,33 +271,33 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
         str(tmp_path / "super_res"))
     # The cascade's super-res stage is the run's last checkpoint (the
     # tiny cascade's generation has tests of its own).
-    cascade = TextToImage.from_pretrained(model_dir)
-    assert cascade.is_cascade
+    cascade = MusePipeline.from_pretrained(model_dir)
+    assert len(cascade.stages) == 2
     trained = tf.train.latest_checkpoint(
         str(tmp_path / "super_res" / "checkpoints"))
-    _assert_holds_checkpoint(cascade.super_res, trained)
+    _assert_holds_checkpoint(cascade.components["super_res"], trained)
     tokens = tf.random.stateless_uniform(
         [1, metadata["sequence_length"]], [3, 4], 0,
         preset.super_res.vqgan.codebook_size, tf.int32)
-    assert cascade.decode_final(tokens).shape == (1, 32, 32, 3)
+    assert cascade.decode(tokens).shape == (1, 32, 32, 3)
 
     _main(command("train_vqgan.py", "large", "--stage", "large_decoder",
                   "--init-from", str(tmp_path / "high_res"), "--num-steps",
                   "4", "--disc-channels", "8", "--model-dir", model_dir))
-    large = TextToImage.from_pretrained(model_dir, decoder="large")
-    assert large.decode_final(tokens).shape == (1, 32, 32, 3)
+    large = MusePipeline.from_pretrained(model_dir, decoder="large")
+    assert large.decode(tokens).shape == (1, 32, 32, 3)
     # The encoder and codebook stayed those of the high-res VQGAN.
+    large_vqgan = large.components["high_res_vqgan"]
+    high_res_vqgan = cascade.components["high_res_vqgan"]
     for part in ("encoder", "quantizer"):
-        for a, b in zip(getattr(large.high_res_vqgan, part).weights,
-                        getattr(cascade.high_res_vqgan, part).weights):
+        for a, b in zip(getattr(large_vqgan, part).weights,
+                        getattr(high_res_vqgan, part).weights):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert (large.high_res_vqgan.decoder.count_params()
-            > cascade.high_res_vqgan.decoder.count_params())
+    assert (large_vqgan.decoder.count_params()
+            > high_res_vqgan.decoder.count_params())
 
 
 def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
-    from muse_tf.class_pipeline import ClassToImage
-
     def command(script, name, *flags):
         return [sys.executable, os.path.join(TRAINING, script), "--preset",
                 "tiny_class", "--workdir", str(tmp_path / name), "--data",
@@ -315,7 +315,7 @@ def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
         assert cached["tokens"].shape == (10000, 64)
     assert "one_sample_per_class" in _tensorboard_tags(
         str(tmp_path / "class"))
-    trained = ClassToImage.from_pretrained(model_dir)
+    trained = MusePipeline.from_pretrained(model_dir)
     images = trained([0, 9], seed=0)
     assert images.shape == (2, 32, 32, 3)
 
@@ -331,11 +331,13 @@ def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
     with pytest.raises(ValueError, match="--model-dir"):
         _main(command("train_class_conditional.py", "export", "--vqgan",
                       model_dir, "--export-only", "--export-from", first))
-    _assert_holds_checkpoint(ClassToImage.from_pretrained(snapshot).model,
-                             first)
+    _assert_holds_checkpoint(
+        MusePipeline.from_pretrained(snapshot).components["class_transformer"],
+        first)
     _main(command("train_class_conditional.py", "further", "--vqgan",
                   model_dir, "--init-from", model_dir, "--num-steps", "2",
                   "--learning-rate", "0", "--model-dir", further))
-    for a, b in zip(ClassToImage.from_pretrained(further).model.weights,
-                    trained.model.weights):
+    for a, b in zip(MusePipeline.from_pretrained(further).components[
+            "class_transformer"].weights,
+            trained.components["class_transformer"].weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)

@@ -1,4 +1,5 @@
-"""MaskGIT's class-conditional mode: generation, editing, export, data."""
+"""MaskGIT's class-conditional mode through the one pipeline: generation,
+negative classes, editing, export, `muse_tf.load` by class name, data."""
 
 import io
 
@@ -9,14 +10,14 @@ from PIL import Image
 
 import muse_tf
 from muse_tf import editing
-from muse_tf.class_pipeline import ClassToImage
-from muse_tf.configs import get_preset
 from muse_tf.data import fashion_mnist
+from muse_tf.pipeline import MusePipeline
+from muse_tf.presets import get_config
 
 
 @pytest.fixture(scope="module")
 def class_pipe():
-    return ClassToImage(get_preset("tiny_class"))
+    return MusePipeline(get_config("tiny_class"))
 
 
 def _png(array):
@@ -33,10 +34,26 @@ def test_generates_one_image_per_class_id(class_pipe):
                               class_pipe.tokens([0, 2], seed=2))
 
 
-@pytest.mark.parametrize("class_ids", [[10], [-1], [0, 1.5], [], [True]])
+def test_classes_by_name_or_id_give_the_same_images(class_pipe):
+    np.testing.assert_array_equal(
+        class_pipe.tokens(["sneaker", "Ankle boot", "t-shirt-top"], seed=1),
+        class_pipe.tokens([7, "9", 0], seed=1))
+
+
+@pytest.mark.parametrize("class_ids", [[10], [-1], [0, 1.5], [], [True],
+                                       ["no such class"]])
 def test_a_class_id_out_of_range_is_a_value_error(class_pipe, class_ids):
     with pytest.raises(ValueError, match="class"):
         class_pipe(class_ids)
+
+
+def test_a_negative_class_changes_the_result(class_pipe):
+    plain = class_pipe.tokens([7], seed=5, guidance_scale=5.0)
+    negative = class_pipe.tokens([7], negative_prompts=["sandal"], seed=5,
+                                 guidance_scale=5.0)
+    assert not np.array_equal(plain, negative)
+    with pytest.raises(ValueError, match="negative_prompts"):
+        class_pipe.tokens([7], negative_prompts=["sandal", "bag"])
 
 
 def test_class_conditional_editing_keeps_the_unmasked_tokens(class_pipe):
@@ -45,7 +62,7 @@ def test_class_conditional_editing_keeps_the_unmasked_tokens(class_pipe):
     mask = np.zeros((32, 32), bool)
     mask[:, 16:] = True
     tokens = class_pipe.inpaint_tokens(image, mask, [0, 1], seed=3)
-    original = tf.reshape(class_pipe.vqgan.encode(
+    original = tf.reshape(class_pipe.stages[0].vqgan.encode(
         image[None] / 127.5 - 1.0), [-1]).numpy()
     outside = ~editing.token_mask(mask[None], 8).numpy()[0]
     for row in tokens:
@@ -55,21 +72,27 @@ def test_class_conditional_editing_keeps_the_unmasked_tokens(class_pipe):
 def test_save_and_load_gives_the_same_tokens(class_pipe, tmp_path):
     class_pipe.save(str(tmp_path))
     loaded = muse_tf.load_pipeline(str(tmp_path))
-    assert isinstance(loaded, ClassToImage)
+    assert loaded.config == class_pipe.config
     np.testing.assert_array_equal(loaded.tokens([1], seed=4),
                                   class_pipe.tokens([1], seed=4))
 
 
 @pytest.fixture(scope="module")
-def served(class_pipe, tmp_path_factory):
+def exported_class(class_pipe, tmp_path_factory):
     from muse_tf.export import export
-    path = export(class_pipe, str(tmp_path_factory.mktemp("cls") / "1"),
+    return export(class_pipe, str(tmp_path_factory.mktemp("cls") / "1"),
                   max_batch=4, max_steps=8)
-    return muse_tf.load(path).module.signatures
+
+
+@pytest.fixture(scope="module")
+def served(exported_class):
+    return muse_tf.load(exported_class).module.signatures
 
 
 def _inputs(**change):
-    inputs = {"class_id": tf.constant([0, 2]), "seed": tf.constant(1, tf.int64),
+    inputs = {"class_id": tf.constant([0, 2]),
+              "negative_class_id": tf.constant([], tf.int32),
+              "seed": tf.constant(1, tf.int64),
               "guidance_scale": tf.constant(2.0),
               "num_steps": tf.constant(3)}
     inputs.update(change)
@@ -82,8 +105,8 @@ def test_served_model_matches_python_and_rejects_bad_class_ids(
     images = class_pipe([0, 2], seed=1, guidance_scale=2.0, num_steps=3)
     assert [tf.io.encode_png(i).numpy() for i in images] == list(
         out["image_bytes"].numpy())
-    for bad, message in (([10], "class_id must be < 10"),
-                         ([-2], "class_id must be >= 0")):
+    for bad, message in (([10], r"class_id must be in \[0, 10\)"),
+                         ([-2], r"class_id must be in \[0, 10\)")):
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             served["serving_default"](**_inputs(class_id=tf.constant(bad)))
 
@@ -104,3 +127,18 @@ def test_fashion_mnist_is_read_from_the_debian_package():
     assert images[:, :2].max() == 0  # The padding is black background.
     assert images[:, 2:30, 2:30].mean() > 50  # Real garments.
     assert len(fashion_mnist.CLASS_NAMES) == 10
+
+
+
+def test_load_takes_class_names_and_draws_what_python_draws(class_pipe,
+                                                            exported_class):
+    loaded = muse_tf.load(exported_class)
+    np.testing.assert_array_equal(
+        loaded(["sneaker", "bag"], seed=1, num_steps=3),
+        class_pipe([7, 8], seed=1, num_steps=3))
+    np.testing.assert_array_equal(
+        loaded(["sneaker"], negative_prompts=["sandal"], seed=2,
+               guidance_scale=4.0),
+        class_pipe([7], negative_prompts=[5], seed=2, guidance_scale=4.0))
+    with pytest.raises(ValueError, match="unknown class 'unicorn'"):
+        loaded(["unicorn"])
