@@ -1,4 +1,3 @@
-import os
 
 import numpy as np
 import pytest
@@ -6,19 +5,6 @@ import tensorflow as tf
 
 from muse_tf.configs import TextConfig
 from muse_tf.text.encoder import HubTextEncoder, build_text_encoder
-
-_GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden",
-                       "text_encoder_golden.npz")
-
-
-@pytest.fixture(scope="module")
-def golden():
-    return np.load(_GOLDEN)
-
-
-@pytest.fixture(scope="module")
-def golden_encoder(golden):
-    return build_text_encoder(TextConfig(max_length=int(golden["max_length"])))
 
 
 def test_tokenizer_matches_reference_ids(golden, golden_encoder):

@@ -10,26 +10,11 @@ import os
 import keras
 import keras_hub
 import numpy as np
-import pytest
 import tensorflow as tf
 from safetensors.numpy import load_file
 
-from muse_tf.configs import TextConfig
 from muse_tf.text.bert import load_hf_layer_weights
-from muse_tf.text.encoder import build_text_encoder, minilm_model_dir
-
-_GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden",
-                       "text_encoder_golden.npz")
-
-
-@pytest.fixture(scope="module")
-def golden():
-    return np.load(_GOLDEN)
-
-
-@pytest.fixture(scope="module")
-def encoder(golden):
-    return build_text_encoder(TextConfig(max_length=int(golden["max_length"])))
+from muse_tf.text.encoder import minilm_model_dir
 
 
 def _max_error(states, golden):
@@ -37,20 +22,21 @@ def _max_error(states, golden):
     return np.abs(np.asarray(states)[valid] - golden["states"][valid]).max()
 
 
-def test_encoder_is_keras_hub_layers_matching_the_reference(golden, encoder):
-    bert = encoder.bert
+def test_encoder_is_keras_hub_layers_matching_the_reference(
+        golden, golden_encoder):
+    bert = golden_encoder.bert
     assert all(isinstance(layer, keras_hub.layers.TransformerEncoder)
                for layer in bert.layers_)
-    ids, mask = encoder.tokenizer(tf.constant(golden["sentences"]))
+    ids, mask = golden_encoder.tokenizer(tf.constant(golden["sentences"]))
     # Measured 2.5e-6 eagerly (keras-hub 0.32.0, fp32, CPU); traced, the
     # pipeline's way, it moves by ~2e-6 more.
     assert _max_error(bert(ids, mask), golden) < 1e-5
     assert _max_error(tf.function(bert)(ids, mask), golden) < 1e-5
 
 
-def _bert_backbone_with_minilm_weights(encoder):
+def _bert_backbone_with_minilm_weights(golden_encoder):
     """keras-hub's BertBackbone, MiniLM's config, MiniLM's weights."""
-    bert = encoder.bert
+    bert = golden_encoder.bert
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=bert.vocab_size, num_layers=bert.num_layers,
         num_heads=bert.num_heads, hidden_dim=bert.hidden_dim,
@@ -73,11 +59,12 @@ def _bert_backbone_with_minilm_weights(encoder):
     return backbone
 
 
-def test_bert_backbone_differs_by_its_tanh_gelu_alone(golden, encoder):
+def test_bert_backbone_differs_by_its_tanh_gelu_alone(golden,
+                                                      golden_encoder):
     """Why the encoder is not keras-hub's BertBackbone: the backbone
     hard-codes tanh-approximate GELU, MiniLM was trained with erf GELU."""
-    backbone = _bert_backbone_with_minilm_weights(encoder)
-    ids, mask = encoder.tokenizer(tf.constant(golden["sentences"]))
+    backbone = _bert_backbone_with_minilm_weights(golden_encoder)
+    ids, mask = golden_encoder.tokenizer(tf.constant(golden["sentences"]))
     inputs = {"token_ids": ids, "segment_ids": tf.zeros_like(ids),
               "padding_mask": tf.cast(mask, tf.int32)}
     error = _max_error(backbone(inputs)["sequence_output"], golden)
@@ -89,7 +76,7 @@ def test_bert_backbone_differs_by_its_tanh_gelu_alone(golden, encoder):
         layer._feedforward_intermediate_dense.activation = (
             keras.activations.gelu)  # erf, Keras's default.
     states = backbone(inputs)["sequence_output"]
-    np.testing.assert_array_equal(states, encoder.bert(ids, mask))
+    np.testing.assert_array_equal(states, golden_encoder.bert(ids, mask))
     assert _max_error(states, golden) < 1e-5
 
 
@@ -113,14 +100,14 @@ def _keras_hub_ids(sentences, length, **tokenizer_args):
     return np.asarray(out["token_ids"]), np.asarray(out["padding_mask"])
 
 
-def test_keras_hub_tokenizer_differs_from_hugging_face(encoder):
+def test_keras_hub_tokenizer_differs_from_hugging_face(golden_encoder):
     """Why the tokenizer is tensorflow-text's, not keras-hub's."""
     sentences = list(_HF_IDS)
-    length = encoder.max_length
+    length = golden_encoder.max_length
     expected = np.zeros([len(sentences), length], np.int32)
     for row, ids in enumerate(_HF_IDS.values()):
         expected[row, :len(ids)] = ids
-    ours, mask = encoder.tokenizer(tf.constant(sentences))
+    ours, mask = golden_encoder.tokenizer(tf.constant(sentences))
     np.testing.assert_array_equal(ours, expected)
     np.testing.assert_array_equal(mask, expected > 0)
 
