@@ -1,11 +1,10 @@
 """The training scripts end to end: killed and resumed runs and two
 workers on 127.0.0.1 in processes of their own; token shards, samples, EMA,
-export and the cascade and class-conditional stages through the scripts'
-`main` in this process (each process imports TensorFlow again). Tiny
-presets, a folder of generated images."""
+export and the cascade stages through the scripts' `main` in this process
+(each process imports TensorFlow again). Tiny presets, a folder of
+generated images. The class-conditional scripts: class_scripts_test.py."""
 
 import dataclasses
-import importlib
 import json
 import os
 import re
@@ -18,12 +17,20 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from script_runs import (
+    ROOT,
+    TRAINING,
+    assert_holds_checkpoint,
+    checkpoint_weights,
+    tensorboard_tags,
+)
+from script_runs import (
+    main_in_process as _main,
+)
 
 from muse_tf import cli
 from muse_tf.pipeline import MusePipeline
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-TRAINING = os.path.join(ROOT, "training")
 COLOURS = {"red": (230, 20, 20), "green": (20, 200, 40), "blue": (20, 40, 230)}
 _TIMEOUT_S = 600
 
@@ -54,14 +61,6 @@ def _command(script, workdir, data, *flags):
             "--batch-size", "4", *flags]
 
 
-def _main(command):
-    """Runs a `_command` through its script's `main` in this process."""
-    if TRAINING not in sys.path:
-        sys.path.append(TRAINING)  # The scripts import train_lib.
-    script = os.path.basename(command[1]).removesuffix(".py")
-    importlib.import_module(script).main(command[2:])
-
-
 def _env(**extra):
     return {**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": "",
             **extra}
@@ -72,33 +71,6 @@ def _run(command, **env):
                             text=True, timeout=_TIMEOUT_S, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr
-
-
-def _weights(checkpoint_path, prefix):
-    """{key: value} of the model variables saved under `prefix`."""
-    reader = tf.train.load_checkpoint(checkpoint_path)
-    return {k: reader.get_tensor(k)
-            for k in reader.get_variable_to_shape_map()
-            if k.startswith(prefix) and "OPTIMIZER_SLOT" not in k}
-
-
-def _assert_holds_checkpoint(model, checkpoint_path):
-    """`model`'s weights are the transformer's in the checkpoint."""
-    weights = _weights(checkpoint_path, "transformer/")
-    assert len(model.weights) == len(weights)
-    for v in model.weights:
-        # Checkpoint keys escape the "/" of variable paths as ".S".
-        key = f"transformer/{v.path.replace('/', '.S')}/.ATTRIBUTES/" \
-            "VARIABLE_VALUE"
-        np.testing.assert_allclose(v.numpy(), weights[key], rtol=1e-6)
-
-
-def _tensorboard_tags(workdir):
-    tags = set()
-    for path in tf.io.gfile.glob(os.path.join(workdir, "logs", "*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            tags |= {v.tag for v in event.summary.value}
-    return tags
 
 
 def _latest_step(workdir):
@@ -154,7 +126,7 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(
     final = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
     reference = tf.train.latest_checkpoint(
         os.path.join(vqgan_run[0], "checkpoints"))
-    resumed, uninterrupted = (_weights(p, "vqgan/")
+    resumed, uninterrupted = (checkpoint_weights(p, "vqgan/")
                               for p in (final, reference))
     assert resumed.keys() == uninterrupted.keys() and resumed
     for key in resumed:
@@ -199,7 +171,7 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
     paths = [tf.train.latest_checkpoint(os.path.join(d, "checkpoints"))
              for d in workdirs]
     assert all(p and p.endswith("-4") for p in paths)
-    first, second = (_weights(p, "") for p in paths)
+    first, second = (checkpoint_weights(p, "") for p in paths)
     assert first.keys() == second.keys()
     for key in first:
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
@@ -216,7 +188,7 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
     assert {"loss/masked_token", "learning_rate", "samples",
-            "throughput/examples_per_second"} <= _tensorboard_tags(workdir)
+            "throughput/examples_per_second"} <= tensorboard_tags(workdir)
     generated = MusePipeline.from_pretrained(model_dir)(["a red square"],
                                                         seed=0)
     assert generated.shape == (1, 16, 16, 3)
@@ -228,7 +200,7 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
     _main(_command("train_transformer.py", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--export-only", "--export-from",
                    ema_dir, "--model-dir", ema_model))
-    _assert_holds_checkpoint(
+    assert_holds_checkpoint(
         MusePipeline.from_pretrained(ema_model).components["transformer"],
         tf.train.latest_checkpoint(ema_dir))
 
@@ -267,7 +239,7 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
         metadata = json.load(f)
     assert (metadata["sequence_length"],
             metadata["low_res_sequence_length"]) == (256, 64)
-    assert "low_res_super_res_original" in _tensorboard_tags(
+    assert "low_res_super_res_original" in tensorboard_tags(
         str(tmp_path / "super_res"))
     # The cascade's super-res stage is the run's last checkpoint (the
     # tiny cascade's generation has tests of its own).
@@ -275,7 +247,7 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
     assert len(cascade.stages) == 2
     trained = tf.train.latest_checkpoint(
         str(tmp_path / "super_res" / "checkpoints"))
-    _assert_holds_checkpoint(cascade.components["super_res"], trained)
+    assert_holds_checkpoint(cascade.components["super_res"], trained)
     tokens = tf.random.stateless_uniform(
         [1, metadata["sequence_length"]], [3, 4], 0,
         preset.super_res.vqgan.codebook_size, tf.int32)
@@ -295,49 +267,3 @@ def test_cascade_scripts_train_super_res_and_a_larger_decoder(
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert (large_vqgan.decoder.count_params()
             > high_res_vqgan.decoder.count_params())
-
-
-def test_class_conditional_scripts_train_on_fashion_mnist(tmp_path):
-    def command(script, name, *flags):
-        return [sys.executable, os.path.join(TRAINING, script), "--preset",
-                "tiny_class", "--workdir", str(tmp_path / name), "--data",
-                "fashion_mnist:test", "--batch-size", "8",
-                "--steps-per-call", "2", *flags]
-
-    _main(command("train_vqgan.py", "vqgan", "--num-steps", "2",
-                  "--disc-channels", "8"))
-    model_dir = str(tmp_path / "model")
-    _main(command("train_class_conditional.py", "class", "--vqgan",
-                  str(tmp_path / "vqgan"), "--num-steps", "4",
-                  "--checkpoint-every", "2", "--sample-every", "2",
-                  "--model-dir", model_dir))
-    with np.load(tmp_path / "class" / "tokens.npz") as cached:
-        assert cached["tokens"].shape == (10000, 64)
-    assert "one_sample_per_class" in _tensorboard_tags(
-        str(tmp_path / "class"))
-    trained = MusePipeline.from_pretrained(model_dir)
-    images = trained([0, 9], seed=0)
-    assert images.shape == (2, 32, 32, 3)
-
-    # A snapshot of one checkpoint (--export-only; it encodes no data),
-    # and a new run started from the model directory (--init-from): at
-    # learning rate 0 it ends with the weights it started from.
-    first = os.path.join(tmp_path, "class", "checkpoints", "ckpt-2")
-    snapshot, further = str(tmp_path / "snapshot"), str(tmp_path / "further")
-    _main(command("train_class_conditional.py", "export", "--vqgan",
-                  model_dir, "--export-only", "--export-from", first,
-                  "--model-dir", snapshot))
-    assert not (tmp_path / "export" / "tokens.npz").exists()
-    with pytest.raises(ValueError, match="--model-dir"):
-        _main(command("train_class_conditional.py", "export", "--vqgan",
-                      model_dir, "--export-only", "--export-from", first))
-    _assert_holds_checkpoint(
-        MusePipeline.from_pretrained(snapshot).components["class_transformer"],
-        first)
-    _main(command("train_class_conditional.py", "further", "--vqgan",
-                  model_dir, "--init-from", model_dir, "--num-steps", "2",
-                  "--learning-rate", "0", "--model-dir", further))
-    for a, b in zip(MusePipeline.from_pretrained(further).components[
-            "class_transformer"].weights,
-            trained.components["class_transformer"].weights):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
