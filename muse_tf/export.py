@@ -177,9 +177,9 @@ class ServingModule(tf.Module):
 
     # === Inputs: checked, then as the pipeline's structures ===
 
-    def _checks(self, values, edit=False):
+    def _checks(self, values, settings, edit=False):
         """InvalidArgument checks of a request's condition inputs and
-        sampling settings."""
+        sampling `settings`."""
         inputs = values[self.condition_name]
         negatives = values[self.negative_name]
         batch, negative_batch = tf.size(inputs), tf.size(negatives)
@@ -199,7 +199,6 @@ class ServingModule(tf.Module):
                  batch]),
         ] + conditioner.assertions(inputs) + conditioner.assertions(negatives)
         stages = self.pipeline.stages
-        settings = self._settings(values, edit)
         if edit:
             checks.append(tf.debugging.Assert(
                 (values["num_iterations"] >= 0)
@@ -271,8 +270,9 @@ class ServingModule(tf.Module):
     # === Signatures ===
 
     def _generate(self, values):
-        conditions = self._conditions(values, self._checks(values))
-        return self.pipeline._generate(*conditions, self._settings(values))
+        settings = self._settings(values)
+        conditions = self._conditions(values, self._checks(values, settings))
+        return self.pipeline._generate(*conditions, settings)
 
     def _serving_default(self, **values):
         tokens = self._generate(values)
@@ -295,21 +295,22 @@ class ServingModule(tf.Module):
         requests = values[self.condition_name]
         images = self._decode_images(image_bytes, requests, "image", 3)
         masks = self._decode_images(mask_bytes, requests, "mask", 1)[..., 0]
-        checks = self._checks(values) + [tf.debugging.Assert(
+        settings = self._settings(values)
+        checks = self._checks(values, settings) + [tf.debugging.Assert(
             tf.reduce_all(tf.reduce_any(masks > 0, axis=[1, 2])),
             ["mask is empty: it selects no pixel to regenerate"])]
         tokens = self.pipeline._inpaint(
-            images, masks, *self._conditions(values, checks),
-            self._settings(values))
+            images, masks, *self._conditions(values, checks), settings)
         return {"image_bytes": self._png(tokens), "tokens": tokens}
 
     def _edit(self, image_bytes, **values):
         images = self._decode_images(image_bytes, values[self.condition_name],
                                      "image", 3)
-        checks = self._checks(values, edit=True)
+        settings = self._settings(values, edit=True)
+        checks = self._checks(values, settings, edit=True)
         tokens = self.pipeline._edit(
-            images, *self._conditions(values, checks),
-            self._settings(values, edit=True), values["num_iterations"])
+            images, *self._conditions(values, checks), settings,
+            values["num_iterations"])
         return {"image_bytes": self._png(tokens), "tokens": tokens}
 
     def save(self, out_dir):
