@@ -16,7 +16,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from muse_tf.conditioning import check_prompts, parse_class_ids
 from muse_tf.configs import BASE_INPUTS, SUPER_RES_INPUTS
-from muse_tf.sampling.settings import check_seed
+from muse_tf.sampling.settings import check_names, check_seed
 
 
 def signature_def(path, signature="serving_default"):
@@ -67,13 +67,7 @@ class SavedPipeline:
                 raise ValueError(
                     f"negative_prompts has {len(negatives)} entries for "
                     f"{len(prompts)} prompts")
-        known = {name for names in self.stage_inputs
-                 for name in (names.num_steps, names.guidance_scale)}
-        unknown = sorted(k for k, v in settings.items()
-                         if k not in known and v is not None)
-        if unknown:
-            raise ValueError(f"This model has no stage with {unknown}; its "
-                             f"sampling settings are {sorted(known)}")
+        check_names(self.stage_inputs, settings)
         # Every input the signature has (the TF2 loader applies no
         # defaults): the recorded defaults, then what was given.
         inputs = {k: tf.constant(v) for k, v in self.defaults.items()}

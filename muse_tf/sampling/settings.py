@@ -56,13 +56,7 @@ def from_python(stages, seed=0, **given):
         `super_res_guidance_scale=3.0`); None or missing takes the stage's
         default. A name no stage has is a ValueError.
     """
-    names = {name for stage in stages for name in
-             (stage.inputs.num_steps, stage.inputs.guidance_scale)}
-    unknown = sorted(k for k, v in given.items()
-                     if k not in names and v is not None)
-    if unknown:
-        raise ValueError(f"This model has no stage with {unknown}; its "
-                         f"sampling settings are {sorted(names)}")
+    check_names([stage.inputs for stage in stages], given)
     per_stage = []
     for stage in stages:
         steps = given.get(stage.inputs.num_steps)
@@ -74,6 +68,18 @@ def from_python(stages, seed=0, **given):
                                        tf.constant(scale, tf.float32)))
     return Settings(seed_pair(tf.constant(check_seed(seed), tf.int64)),
                     tuple(per_stage))
+
+
+def check_names(stage_inputs, given):
+    """ValueError if `given` names a setting (not None) that none of the
+    stages' `StageInputs` has."""
+    names = {name for inputs in stage_inputs
+             for name in (inputs.num_steps, inputs.guidance_scale)}
+    unknown = sorted(k for k, v in given.items()
+                     if k not in names and v is not None)
+    if unknown:
+        raise ValueError(f"This model has no stage with {unknown}; its "
+                         f"sampling settings are {sorted(names)}")
 
 
 def check_seed(seed):
