@@ -37,6 +37,9 @@ class VQGANConfig(_Serializable):
     `grey` is for grey data (R = G = B, e.g. Fashion-MNIST): the decoder
     draws one channel and repeats it, so no reconstruction can carry the
     colour specks a three-channel decoder leaves on grey images.
+    `fsq_levels` (e.g. (8, 5, 5, 5)) replaces the learned codebook with
+    finite scalar quantization: then `codebook_size` is their product and
+    `embedding_dim` their count.
     """
 
     image_size: int = 256
@@ -49,10 +52,20 @@ class VQGANConfig(_Serializable):
     decoder_channels: int = 0
     decoder_res_blocks: int = 0
     grey: bool = False
+    fsq_levels: tuple = ()
 
     def __post_init__(self):
         if not self.channel_multipliers:
             raise ValueError("channel_multipliers must not be empty")
+        if self.fsq_levels and (
+                self.codebook_size != math.prod(self.fsq_levels)
+                or self.embedding_dim != len(self.fsq_levels)):
+            raise ValueError(
+                f"fsq_levels {self.fsq_levels} give "
+                f"{math.prod(self.fsq_levels)} codes of "
+                f"{len(self.fsq_levels)} channels, but codebook_size is "
+                f"{self.codebook_size} and embedding_dim "
+                f"{self.embedding_dim}")
         if self.image_size % self.downsampling_factor:
             raise ValueError(
                 f"image_size {self.image_size} is not divisible by the "

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from muse_tf.configs import VQGANConfig
 from muse_tf.layers.res_block import ResBlock
+from muse_tf.layers.scalar_quantizer import FiniteScalarQuantizer
 from muse_tf.layers.vector_quantizer import VectorQuantizer
 from muse_tf.models.base import ExportedByMuseServing
 
@@ -119,7 +120,8 @@ class VQGANDecoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="muse_tf")
 class VQGAN(ExportedByMuseServing, keras.Model):
-    """Encoder, vector quantizer and decoder built from a `VQGANConfig`.
+    """Encoder, quantizer (a learned codebook, or FSQ with `fsq_levels`)
+    and decoder built from a `VQGANConfig`.
 
     `encode(images) -> ids` and `decode(ids) -> images` are the tokenizer
     interface the transformers use; `call` is the training path and returns
@@ -133,8 +135,13 @@ class VQGAN(ExportedByMuseServing, keras.Model):
         self.encoder = VQGANEncoder(c.base_channels, c.channel_multipliers,
                                     c.num_res_blocks, c.embedding_dim,
                                     name="encoder")
-        self.quantizer = VectorQuantizer(c.codebook_size, c.embedding_dim,
-                                         c.commitment_cost, name="quantizer")
+        if c.fsq_levels:
+            self.quantizer = FiniteScalarQuantizer(c.fsq_levels,
+                                                   name="quantizer")
+        else:
+            self.quantizer = VectorQuantizer(
+                c.codebook_size, c.embedding_dim, c.commitment_cost,
+                name="quantizer")
         self.decoder = VQGANDecoder(c.decoder_base_channels,
                                     c.channel_multipliers,
                                     c.decoder_num_res_blocks, grey=c.grey,

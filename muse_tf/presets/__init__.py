@@ -44,6 +44,8 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress",
                          "Ankle boot")
 
 # Test-sized: 16x16 images, 8x8 tokens, a few small layers.
+# FSQ's levels for about 2^10 codes (Mentzer et al., Table 1).
+_FSQ_1000 = (8, 5, 5, 5)
 _TINY = ModelConfig(
     vqgan=VQGANConfig(image_size=16, base_channels=8,
                       channel_multipliers=(1, 2), num_res_blocks=1,
@@ -95,27 +97,28 @@ _ARCHITECTURES = {
         large_decoder_channels=64, large_decoder_res_blocks=2)),
     # The next emoji cascade, ending at 64x64 (every style exists there):
     # a 32x32 base stage and a 64x64 super-res stage, both VQGANs
-    # downsampling by 4 (emoji are drawn to be read at 32 px), with twice
-    # the codes of emoji_64's.
+    # downsampling by 4 (emoji are drawn to be read at 32 px) and
+    # quantizing with FSQ, whose codes all stay in use.
     "emoji_next": ModelConfig(
         vqgan=VQGANConfig(image_size=32, base_channels=64,
                           channel_multipliers=(1, 2, 2), num_res_blocks=2,
-                          codebook_size=1024, embedding_dim=32),
+                          codebook_size=1000, embedding_dim=4,
+                          fsq_levels=_FSQ_1000),
         transformer=TransformerConfig(
-            codebook_size=1024, image_tokens_per_side=8, hidden_dim=256,
+            codebook_size=1000, image_tokens_per_side=8, hidden_dim=256,
             num_layers=8, num_heads=4, mlp_dim=1024, dropout=0.0),
         text=TextConfig(max_length=32),
         sampler=SamplerConfig(num_steps=12, guidance_scale=3.0),
         super_res=SuperResStageConfig(
             transformer=SuperResConfig(
-                codebook_size=1024, image_tokens_per_side=16,
-                low_res_codebook_size=1024, low_res_tokens_per_side=8,
+                codebook_size=1000, image_tokens_per_side=16,
+                low_res_codebook_size=1000, low_res_tokens_per_side=8,
                 hidden_dim=256, num_encoder_layers=2, num_layers=6,
                 num_heads=4, mlp_dim=1024, dropout=0.0),
             vqgan=VQGANConfig(image_size=64, base_channels=32,
                               channel_multipliers=(1, 2, 4),
-                              num_res_blocks=2, codebook_size=1024,
-                              embedding_dim=32),
+                              num_res_blocks=2, codebook_size=1000,
+                              embedding_dim=4, fsq_levels=_FSQ_1000),
             sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
     # Class-conditional Fashion-MNIST (padded to 32x32): 8x8 tokens.
     "fashion_32": ModelConfig(

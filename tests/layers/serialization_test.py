@@ -9,6 +9,7 @@ from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
 from muse_tf.layers.res_block import ResBlock
+from muse_tf.layers.scalar_quantizer import FiniteScalarQuantizer
 from muse_tf.layers.vector_quantizer import VectorQuantizer
 from muse_tf.models.vqgan import VQGANDecoder, VQGANEncoder
 
@@ -18,6 +19,7 @@ LAYERS = [
     MLMHead(32, 64),
     ResBlock(16),
     VectorQuantizer(64, 8, commitment_cost=0.5),
+    FiniteScalarQuantizer((8, 5, 5, 5)),
     VQGANEncoder(8, (1, 2), 1, 8),
     VQGANDecoder(8, (1, 2), 1),
 ]
