@@ -1,5 +1,5 @@
 """`muse-tf`: generate and edit images, evaluate, export, query a model
-server, average checkpoints and prepare data from the command line."""
+server, train and prepare data from the command line."""
 
 import argparse
 import os
@@ -15,6 +15,7 @@ from muse_tf.configs import (
     SCHEDULES,
 )
 from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
+from muse_tf.training.jobs import JOBS
 
 
 def _slug(text, limit=48):
@@ -105,15 +106,23 @@ def _client(args):
     _write_pngs(args.output, args.prompts, pngs, args.seed)
 
 
-def _ema(args):
-    from muse_tf.training import ema
+def _train(args):
+    from muse_tf.training import recipe
 
-    paths = ema.checkpoints_in(args.checkpoints)
-    if args.last:
-        paths = paths[-args.last:]
-    prefix = ema.average_checkpoints(paths, args.output, args.decay)
-    print(f"wrote {prefix}: EMA (decay {args.decay}) of "
-          f"{', '.join(os.path.basename(p) for p in paths)}")
+    if args.config:
+        if args.job:
+            raise ValueError(f"give a job ({args.job}) or --config, not both")
+        if not args.workdir:
+            raise ValueError("--config needs --workdir, where the recipe's "
+                             "runs go")
+        recipe.run(recipe.load(args.config, args.shrink), args.workdir,
+                   args.only, args.dry_run, args.data_dir)
+    elif args.job:
+        recipe.run_job(args.job, [a for a in args.job_args
+                                  if a != logs.VERBOSE_FLAG])
+    else:
+        raise ValueError("give a job or --config RECIPE (muse-tf train "
+                         "--help)")
 
 
 def _prepare_data(args):
@@ -339,8 +348,8 @@ def build_parser():
                      help="bundled model name (text or class-conditional) or "
                      f"model directory (default {DEFAULT_MODEL})")
     evl.add_argument("--judge", default=None,
-                     help="classifier directory (training/"
-                     "train_classifier.py; default: the bundled model's)")
+                     help="classifier directory (`muse-tf train "
+                     "classifier`; default: the bundled model's)")
     evl.add_argument("--real", default=None,
                      help="held-out real images: fashion_mnist:SPLIT or "
                      "emoji_captions/CONFIG:SPLIT, the split optionally "
@@ -408,23 +417,35 @@ def build_parser():
                      help="seconds to wait for the server (default 300)")
     cli.set_defaults(run=_client)
 
-    ema = sub.add_parser(
-        "ema", help="average a run's checkpoints (offline EMA)",
-        description="Muse's offline EMA: average the checkpoints a training "
-        "run kept, oldest first (ema = decay * ema + (1 - decay) * next), "
-        "into a new checkpoint of the same objects. Restore it like any "
-        "checkpoint of the run, e.g. train_transformer.py or "
-        "train_class_conditional.py --export-only --export-from OUTPUT.")
-    ema.add_argument("checkpoints",
-                     help="a run's checkpoint directory (WORKDIR/checkpoints)")
-    ema.add_argument("output", help="directory for the averaged checkpoint")
-    ema.add_argument("--decay", type=float, default=0.7,
-                     help="weight of the running average (default 0.7, as "
-                     "in Muse)")
-    ema.add_argument("--last", type=int, default=0,
-                     help="average only the newest N checkpoints (default: "
-                     "all that the run kept)")
-    ema.set_defaults(run=_ema)
+    train = sub.add_parser(
+        "train", help="train a model: a recipe, or one job",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a recipe (the training steps that make a model; "
+        "training/ holds one per bundled model) or one training job. A "
+        "job's options: muse-tf train JOB --help.",
+        epilog="jobs:\n" + "\n".join(f"  {name:15} {summary}" for name,
+                                       (_, summary) in JOBS.items()))
+    train.add_argument("job", nargs="?", choices=JOBS, metavar="JOB",
+                       help="a job to run with the options after it")
+    train.add_argument("job_args", nargs=argparse.REMAINDER,
+                       help=argparse.SUPPRESS)
+    train.add_argument("--config", default=None,
+                       help="a recipe file, e.g. training/fashion_32.py")
+    train.add_argument("--workdir", default=None,
+                       help="--config: where the recipe's runs go; "
+                       "rerunning resumes")
+    train.add_argument("--data-dir", default=None,
+                       help="--config: the TFDS data directory of every "
+                       "step that reads TFDS data (default: TFDS's)")
+    train.add_argument("--only", nargs="+", default=(), metavar="STEP",
+                       help="--config: run only these steps")
+    train.add_argument("--shrink", action="store_true",
+                       help="--config: a few tiny steps on a slice of the "
+                       "data, to check a recipe runs (as the tests do)")
+    train.add_argument("--dry-run", action="store_true",
+                       help="--config: print the steps' commands, run "
+                       "nothing")
+    train.set_defaults(run=_train)
 
     prep = sub.add_parser(
         "prepare-data", help="build the emoji caption dataset (TFDS)",
@@ -452,6 +473,9 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # A job's own options (`muse-tf train JOB ...`) may hold --verbose too.
+    args.verbose = args.verbose or logs.VERBOSE_FLAG in getattr(
+        args, "job_args", ())
     # Before the command imports TensorFlow: its C++ start-up log stays
     # out of what the command prints, unless --verbose.
     logs.quiet_tensorflow(args.verbose)

@@ -17,8 +17,8 @@ fine-tuned. Every other module reads and writes model directories through
 this one.
 
 Directories written before the manifest (a `config.json` and the same
-weight file names) load as they are; `python training/pack_model.py OLD
-NEW` (or `save`) writes them anew with a manifest.
+weight file names) load as they are; `muse-tf train pack OLD NEW` (or
+`save`) writes them anew with a manifest.
 """
 
 import dataclasses

@@ -2,7 +2,7 @@
 `docs/quality_report.py` run.
 
 A report needs three things: the pipeline, a judge (a classifier trained on
-real images, `training/train_classifier.py`) and held-out real images with
+real images, `muse-tf train classifier`) and held-out real images with
 their classes. Bundled models name their own judge and data (`JUDGES`);
 other models give them. Class-conditional models are judged per class
 (`evaluate.class_model_report`); text-to-image models on prompts naming

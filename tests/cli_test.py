@@ -151,9 +151,9 @@ def _run_quietly_or_not(command, tmp_path):
 
 def test_verbose_goes_before_or_after_the_command():
     parser = cli.build_parser()
-    assert not parser.parse_args(["ema", "a", "b"]).verbose
-    assert parser.parse_args(["--verbose", "ema", "a", "b"]).verbose
-    assert parser.parse_args(["ema", "a", "b", "--verbose"]).verbose
+    assert not parser.parse_args(["export", "a"]).verbose
+    assert parser.parse_args(["--verbose", "export", "a"]).verbose
+    assert parser.parse_args(["export", "a", "--verbose"]).verbose
 
 
 def test_the_start_up_log_filter_keeps_all_but_cpp_lines_below_the_level():
@@ -180,10 +180,11 @@ def test_a_command_prints_no_tensorflow_log_unless_verbose(tmp_path):
     import re
 
     missing = str(tmp_path / "none")
-    command = ["-m", "muse_tf.cli", "ema", missing, str(tmp_path / "out")]
+    command = ["-m", "muse_tf.cli", "train", "ema", missing,
+               str(tmp_path / "out")]
     quiet = _run_quietly_or_not(command, tmp_path)
     assert quiet.returncode == 2
-    assert quiet.stderr == (f"muse-tf ema: error: No checkpoints in "
+    assert quiet.stderr == (f"muse-tf train: error: No checkpoints in "
                             f"{missing!r}\n")
 
     verbose = _run_quietly_or_not(command + ["--verbose"], tmp_path)
@@ -193,14 +194,14 @@ def test_a_command_prints_no_tensorflow_log_unless_verbose(tmp_path):
         f"ValueError: No checkpoints in {missing!r}")
 
 
-def test_a_training_script_prints_no_tensorflow_log_and_errors_in_a_line(
+def test_a_training_job_prints_no_tensorflow_log_and_errors_in_a_line(
         tmp_path):
     result = _run_quietly_or_not(
-        [os.path.join(_ROOT, "training", "train_vqgan.py"), "--preset",
+        ["-m", "muse_tf.cli", "train", "vqgan", "--preset",
          "fashion_32", "--workdir", str(tmp_path / "run"), "--data",
          "fashion_mnist:test[:x]"], tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
-        "train_vqgan.py: error: data 'fashion_mnist:test[:x]': bad slice "
+        "muse-tf train: error: data 'fashion_mnist:test[:x]': bad slice "
         "[:x]: expected [START:STOP] with at least one bound, each an "
         "example count or a percentage (e.g. [:2048], [10%:])\n")

@@ -176,21 +176,17 @@ def test_eval_reports_the_bundled_class_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_eval_tokenizer_script_reports_a_vqgan_alone(tmp_path, capsys):
-    import sys
-    training = os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                            "training")
-    if training not in sys.path:
-        sys.path.append(training)  # The script imports train_vqgan.
-    import eval_tokenizer
+def test_eval_tokenizer_job_reports_a_vqgan_alone(tmp_path, capsys):
+    from muse_tf.training import recipe
 
     output = str(tmp_path / "tokenizer.json")
     # The bundled model directory: its VQGAN's weights file.
     model_dir = os.path.join(os.path.dirname(quality.__file__), "presets",
                              "fashion_32")
-    eval_tokenizer.main(["--preset", "fashion_32", "--workdir", model_dir,
-                         "--real", "fashion_mnist:test[:40]",
-                         "--train-images", "30", "--output", output])
+    recipe.run_job("eval-tokenizer", [
+        "--preset", "fashion_32", "--workdir", model_dir, "--real",
+        "fashion_mnist:test[:40]", "--train-images", "30", "--output",
+        output])
     with open(output) as f:
         report = json.load(f)
     assert report["vqgan"] == os.path.join("muse_tf", "presets",

@@ -1,23 +1,27 @@
-"""The offline pass that turns captioned images into VQ token shards.
+"""The offline pass that turns images and their conditions into VQ token
+shards, one format for every model.
 
 Transformer training never re-runs the frozen VQGAN encoder or the text
 encoder (the practice of the open reproductions): one pass writes every
-(image, caption) pair as a tf.train.Example to TFRecord shards:
+example as a tf.train.Example to TFRecord shards:
 
   tokens       int64 [L]      VQ token ids of the image
   low_res_tokens int64 [l]    (super-res shards only) the low-res VQGAN's
                               ids of the same image downsampled to its size
+and its condition, either text (an (image, caption) pair):
   text_states  bytes          float16 [T, D] text encoder states (float16
                               halves the shards; the states are LayerNorm
                               outputs of order 1, well inside its range)
   text_mask    int64 [T]      1 for real word pieces, 0 for padding
   caption      bytes          the caption, for inspection
+or a class (an (image, label) pair):
+  class_id     int64          the label
 
-beside `metadata.json` (shapes, example count, the key below) and
-`null_text.npz` (the empty prompt's states: the condition of dropped
-examples for classifier-free guidance). Shards are written to a temporary
-directory and renamed when complete, so a killed pass never leaves shards
-that look finished.
+beside `metadata.json` (shapes, example count, the condition, the key
+below) and, for text, `null_text.npz` (the empty prompt's states: the
+condition of dropped examples for classifier-free guidance). Shards are
+written to a temporary directory and renamed when complete, so a killed
+pass never leaves shards that look finished.
 
 The metadata's `key` is a `fingerprint` of everything the shards depend on
 (the data source, image size, the VQGAN's and text encoder's weights);
@@ -62,15 +66,22 @@ def read_metadata(directory):
         return json.load(f)
 
 
-def _example(tokens, states, mask, caption, low_res_tokens=None):
+def _example(tokens, condition, low_res_tokens=None):
+    """A serialized tf.train.Example; `condition` is (states, mask,
+    caption) for text or a class id."""
     feature = tf.train.Feature
     features = {
-        "tokens": feature(int64_list=tf.train.Int64List(value=tokens)),
-        "text_states": feature(bytes_list=tf.train.BytesList(
-            value=[states.astype("<f2").tobytes()])),
-        "text_mask": feature(int64_list=tf.train.Int64List(value=mask)),
-        "caption": feature(bytes_list=tf.train.BytesList(value=[caption])),
-    }
+        "tokens": feature(int64_list=tf.train.Int64List(value=tokens))}
+    if isinstance(condition, tuple):
+        states, mask, caption = condition
+        features.update(
+            text_states=feature(bytes_list=tf.train.BytesList(
+                value=[states.astype("<f2").tobytes()])),
+            text_mask=feature(int64_list=tf.train.Int64List(value=mask)),
+            caption=feature(bytes_list=tf.train.BytesList(value=[caption])))
+    else:
+        features["class_id"] = feature(
+            int64_list=tf.train.Int64List(value=[condition]))
     if low_res_tokens is not None:
         features["low_res_tokens"] = feature(
             int64_list=tf.train.Int64List(value=low_res_tokens))
@@ -93,14 +104,19 @@ def _once_per_image(encode):
     return encode_distinct
 
 
-def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
-                       batch_size=64, examples_per_shard=8192,
-                       low_res_vqgan=None):
-    """Encodes `examples` ({"image": uint8 [S, S, 3], "caption": string})
-    into shards in `output_dir` (replacing what is there); returns the
-    metadata. With `low_res_vqgan` (super-res shards), each image is also
-    downsampled to that VQGAN's image size (`downsample`, as the cascade's
-    editing does) and encoded by it."""
+def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
+                       num_classes=None, batch_size=64,
+                       examples_per_shard=8192, low_res_vqgan=None):
+    """Encodes `examples` into shards in `output_dir` (replacing what is
+    there); returns the metadata. Text shards (`text_encoder`) read
+    {"image": uint8 [S, S, 3], "caption": string}; class shards
+    (`num_classes`) read {"image", "label": int in [0, num_classes)}. With
+    `low_res_vqgan` (super-res shards), each image is also downsampled to
+    that VQGAN's image size (`downsample`, as the cascade's editing does)
+    and encoded by it."""
+    if (text_encoder is None) == (num_classes is None):
+        raise ValueError("token shards hold text or class conditions: give "
+                         "a text encoder or a class count")
     encode_images = tf.function(_once_per_image(
         lambda images: vqgan.encode(to_model_range(images))))
     if low_res_vqgan is not None:
@@ -108,17 +124,28 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
         encode_low_res = tf.function(_once_per_image(
             lambda images: low_res_vqgan.encode(
                 downsample(to_model_range(images), size))))
-    encode_text = tf.function(text_encoder.__call__)
+    if text_encoder is not None:
+        encode_text = tf.function(text_encoder.__call__)
     partial = output_dir.rstrip("/") + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     os.makedirs(partial)
     count, writer = 0, None
     for batch in tqdm.tqdm(examples.batch(batch_size).prefetch(2),
-                           desc="VQ + text encode", unit="batch"):
+                           desc="VQ encode", unit="batch"):
         ids = encode_images(batch["image"]).numpy()
         low_ids = (None if low_res_vqgan is None else
                    encode_low_res(batch["image"]).numpy())
-        states, masks = (t.numpy() for t in encode_text(batch["caption"]))
+        if text_encoder is not None:
+            states, masks = (t.numpy() for t in encode_text(batch["caption"]))
+            conditions = [(states[i], masks[i].astype(np.int64),
+                           batch["caption"][i].numpy())
+                          for i in range(len(ids))]
+        else:
+            conditions = [int(label) for label in batch["label"].numpy()]
+            bad = [c for c in conditions if not 0 <= c < num_classes]
+            if bad:
+                raise ValueError(f"labels must be in [0, {num_classes}), "
+                                 f"got {bad[0]}")
         for i in range(len(ids)):
             if count % examples_per_shard == 0:
                 if writer is not None:
@@ -127,20 +154,22 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
                     partial, f"tokens-{count // examples_per_shard:05d}"
                     ".tfrecord"))
             writer.write(_example(
-                ids[i].reshape(-1), states[i], masks[i].astype(np.int64),
-                batch["caption"][i].numpy(),
+                ids[i].reshape(-1), conditions[i],
                 None if low_ids is None else low_ids[i].reshape(-1)))
             count += 1
     if writer is None:
         raise ValueError("The data source yielded no examples")
     writer.close()
-    null_states, null_mask = encode_text(tf.constant([""]))
-    np.savez(os.path.join(partial, NULL_TEXT),
-             states=null_states.numpy(), mask=null_mask.numpy())
     metadata = {"key": key, "num_examples": count,
-                "sequence_length": int(ids[0].size),
-                "text_length": int(states.shape[1]),
-                "text_dim": int(states.shape[2])}
+                "sequence_length": int(ids[0].size)}
+    if text_encoder is not None:
+        null_states, null_mask = encode_text(tf.constant([""]))
+        np.savez(os.path.join(partial, NULL_TEXT),
+                 states=null_states.numpy(), mask=null_mask.numpy())
+        metadata.update(condition="text", text_length=int(states.shape[1]),
+                        text_dim=int(states.shape[2]))
+    else:
+        metadata.update(condition="class", num_classes=int(num_classes))
     if low_ids is not None:
         metadata["low_res_sequence_length"] = int(low_ids[0].size)
     with open(os.path.join(partial, METADATA), "w") as f:
@@ -152,41 +181,50 @@ def write_token_shards(examples, vqgan, text_encoder, output_dir, key,
 
 def read_token_shards(directory):
     """(raw serialized records of every shard in a fixed order, metadata,
-    (null_states float32 [1, T, D], null_mask bool [1, T])); parse batches
-    of the records with `parse_token_batch(records, metadata)`."""
+    null text): the null text is (states float32 [1, T, D], mask bool
+    [1, T]) for text shards, None for class shards. Parse batches of the
+    records with `parse_token_batch(records, metadata)`."""
     metadata = read_metadata(directory)
     if metadata is None:
-        raise ValueError(f"No finished token shards in {directory!r} (run "
-                         f"train_transformer.py --prepare-only)")
+        raise ValueError(f"No finished token shards in {directory!r} (make "
+                         f"them with `muse-tf train transformer "
+                         f"--prepare-only`)")
     files = sorted(tf.io.gfile.glob(os.path.join(directory, _SHARD_PATTERN)))
-    with np.load(os.path.join(directory, NULL_TEXT)) as null:
-        null_text = (null["states"].astype(np.float32),
-                     null["mask"].astype(bool))
+    null_text = None
+    if metadata.get("condition", "text") == "text":
+        with np.load(os.path.join(directory, NULL_TEXT)) as null:
+            null_text = (null["states"].astype(np.float32),
+                         null["mask"].astype(bool))
     return tf.data.TFRecordDataset(files), metadata, null_text
 
 
 def parse_token_batch(records, metadata):
-    """string [B] serialized examples -> {"tokens" int32 [B, L],
-    "text_states" float32 [B, T, D], "text_mask" bool [B, T]}, plus
-    "low_res_tokens" int32 [B, l] for super-res shards."""
-    length = metadata["sequence_length"]
-    text_length, dim = metadata["text_length"], metadata["text_dim"]
-    features = {
-        "tokens": tf.io.FixedLenFeature([length], tf.int64),
-        "text_states": tf.io.FixedLenFeature([], tf.string),
-        "text_mask": tf.io.FixedLenFeature([text_length], tf.int64)}
+    """string [B] serialized examples -> {"tokens" int32 [B, L]} plus the
+    condition, {"text_states" float32 [B, T, D], "text_mask" bool [B, T]}
+    or {"class_id" int32 [B]}, and "low_res_tokens" int32 [B, l] for
+    super-res shards."""
+    features = {"tokens": tf.io.FixedLenFeature(
+        [metadata["sequence_length"]], tf.int64)}
+    text = metadata.get("condition", "text") == "text"
+    if text:
+        text_length, dim = metadata["text_length"], metadata["text_dim"]
+        features.update(
+            text_states=tf.io.FixedLenFeature([], tf.string),
+            text_mask=tf.io.FixedLenFeature([text_length], tf.int64))
+    else:
+        features["class_id"] = tf.io.FixedLenFeature([], tf.int64)
     if "low_res_sequence_length" in metadata:
         features["low_res_tokens"] = tf.io.FixedLenFeature(
             [metadata["low_res_sequence_length"]], tf.int64)
     parsed = tf.io.parse_example(records, features)
-    states = tf.reshape(tf.io.decode_raw(parsed["text_states"], tf.float16),
-                        [-1, text_length, dim])
-    batch = {"tokens": tf.cast(parsed["tokens"], tf.int32),
-             # Static batch size again (decode_raw loses it): XLA needs it.
-             "text_states": tf.ensure_shape(tf.cast(states, tf.float32),
-                                            [records.shape[0], text_length,
-                                             dim]),
-             "text_mask": tf.cast(parsed["text_mask"], tf.bool)}
-    if "low_res_tokens" in parsed:
-        batch["low_res_tokens"] = tf.cast(parsed["low_res_tokens"], tf.int32)
+    batch = {k: tf.cast(v, tf.int32) for k, v in parsed.items()
+             if k in ("tokens", "class_id", "low_res_tokens")}
+    if text:
+        states = tf.reshape(
+            tf.io.decode_raw(parsed["text_states"], tf.float16),
+            [-1, text_length, dim])
+        # Static batch size again (decode_raw loses it): XLA needs it.
+        batch["text_states"] = tf.ensure_shape(
+            tf.cast(states, tf.float32), [records.shape[0], text_length, dim])
+        batch["text_mask"] = tf.cast(parsed["text_mask"], tf.bool)
     return batch

@@ -188,7 +188,7 @@ def load_judge(directory, fid_features=None):
     path = os.path.join(directory, "config.json")
     if not os.path.exists(path):
         raise ValueError(f"no judge in {directory!r}: it has no "
-                         "config.json (training/train_classifier.py)")
+                         "config.json (`muse-tf train classifier` writes one)")
     with open(path) as f:
         config = json.load(f)
     class_names = config.pop("class_names")

@@ -201,8 +201,9 @@ class SuperResTrainer(TransformerTrainer):
 
 class ClassConditionalTrainer(TransformerTrainer):
     """Trains a ClassConditionalTransformer (MaskGIT's class-conditional
-    mode). Batches: {"tokens" int32 [B, L], "label" int32 [B]}; a dropped
-    example's label becomes the null class, whose embedding is learned."""
+    mode). Batches: {"tokens" int32 [B, L], "class_id" int32 [B]}; a
+    dropped example's class becomes the null class, whose embedding is
+    learned."""
 
     def __init__(self, config: TransformerConfig, num_classes,
                  train_config=TransformerTrainConfig(), strategy=None):
@@ -214,7 +215,7 @@ class ClassConditionalTrainer(TransformerTrainer):
                                            name="class_transformer")
 
     def logits(self, inputs, batch, seed, rows):
-        labels = batch["label"]
-        drop = self.dropped(tf.shape(labels)[0], seed, rows)
-        labels = tf.where(drop, self.model.null_class_id, labels)
-        return self.model(inputs, labels, training=True)
+        class_ids = batch["class_id"]
+        drop = self.dropped(tf.shape(class_ids)[0], seed, rows)
+        class_ids = tf.where(drop, self.model.null_class_id, class_ids)
+        return self.model(inputs, class_ids, training=True)

@@ -38,7 +38,7 @@ def test_shards_hold_the_encoders_outputs(tiny_config, vqgan, text_encoder,
     out = str(tmp_path / "tokens")
     examples = _examples(tiny_config)
     metadata = pretokenize.write_token_shards(
-        examples, vqgan, text_encoder, out, key="k1", batch_size=2,
+        examples, vqgan, out, key="k1", text_encoder=text_encoder, batch_size=2,
         examples_per_shard=2)
     assert metadata["num_examples"] == len(CAPTIONS)
     assert len([f for f in os.listdir(out) if f.endswith(".tfrecord")]) == 3
@@ -69,10 +69,10 @@ def test_rewritten_shards_replace_the_old_ones(tiny_config, vqgan,
                                                text_encoder, tmp_path):
     out = str(tmp_path / "tokens")
     examples = _examples(tiny_config)
-    pretokenize.write_token_shards(examples, vqgan, text_encoder, out, "k1",
+    pretokenize.write_token_shards(examples, vqgan, out, "k1", text_encoder,
                                    examples_per_shard=2)
-    pretokenize.write_token_shards(examples.take(2), vqgan, text_encoder,
-                                   out, "k2", examples_per_shard=2)
+    pretokenize.write_token_shards(examples.take(2), vqgan, out, "k2",
+                                   text_encoder, examples_per_shard=2)
     metadata = pretokenize.read_metadata(out)
     assert (metadata["key"], metadata["num_examples"]) == ("k2", 2)
     records, _, _ = pretokenize.read_token_shards(out)
@@ -85,5 +85,5 @@ def test_missing_or_empty_shards_are_value_errors(tiny_config, vqgan,
         pretokenize.read_token_shards(str(tmp_path / "none"))
     with pytest.raises(ValueError, match="no examples"):
         pretokenize.write_token_shards(
-            _examples(tiny_config).take(0), vqgan, text_encoder,
-            str(tmp_path / "empty"), "k")
+            _examples(tiny_config).take(0), vqgan, str(tmp_path / "empty"),
+            "k", text_encoder)

@@ -14,9 +14,6 @@ from muse_tf.models.classifier import (
     load_judge,
 )
 
-PACK = os.path.join(os.path.dirname(__file__), "..", "..", "training",
-                    "pack_model.py")
-
 
 def _two_colours(count, size=16):
     """Red images are class 0, blue ones class 1 (with a little noise)."""
@@ -51,7 +48,8 @@ def test_learns_a_separable_task_and_round_trips(tmp_path):
     # Packed for bundling: float16, without the optimizer state that Keras
     # saves with a compiled model.
     packed = str(tmp_path / "packed")
-    subprocess.run([sys.executable, PACK, str(tmp_path), packed],
+    subprocess.run([sys.executable, "-m", "muse_tf.cli", "train", "pack",
+                    str(tmp_path), packed],
                    check=True, capture_output=True)
     with h5py.File(os.path.join(tmp_path, "classifier.weights.h5")) as f:
         assert "optimizer" in f

@@ -91,11 +91,11 @@ def test_ema_rejects_bad_arguments(saved_run, tmp_path):
 
 def test_ema_command(saved_run, tmp_path, capsys):
     out = str(tmp_path / "ema")
-    assert cli.main(["ema", saved_run, out, "--decay", "0.5",
+    assert cli.main(["train", "ema", saved_run, out, "--decay", "0.5",
                      "--last", "2"]) == 0
     assert "ckpt-200, ckpt-300" in capsys.readouterr().out
     model, _, _, checkpoint = _run_state()
     checkpoint.restore(tf.train.latest_checkpoint(out))
     for v in model.weights:
         np.testing.assert_allclose(v.numpy(), 0.5 * 2.0 + 0.5 * 4.0)
-    assert cli.main(["ema", str(tmp_path / "none"), out]) == 2
+    assert cli.main(["train", "ema", str(tmp_path / "none"), out]) == 2

@@ -1,4 +1,4 @@
-"""training/pack_model.py: the bundled model's float16 packing loads back
+"""`muse-tf train pack`: the bundled model's float16 packing loads back
 as the same model with its weights rounded to float16."""
 
 import os
@@ -10,12 +10,10 @@ import numpy as np
 
 from muse_tf.pipeline import MusePipeline
 
-PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    __file__))), "training", "pack_model.py")
-
 
 def _pack(*args):
-    return subprocess.run([sys.executable, PACK, *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "muse_tf.cli", "train", "pack",
+                           *args], capture_output=True,
                           text=True, timeout=120, check=False)
 
 

@@ -1,26 +1,27 @@
-"""What the training-script tests share: running a script's `main` in this
-process, and reading what a run wrote (checkpoint weights, TensorBoard
-tags)."""
+"""What the training-job tests share: job command lines, running one in
+this process, and reading what a run wrote (checkpoint weights,
+TensorBoard tags)."""
 
-import importlib
 import os
 import sys
 
 import numpy as np
 import tensorflow as tf
 
+from muse_tf.training import recipe
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-TRAINING = os.path.join(ROOT, "training")
+
+
+def job_command(job, *flags):
+    """The command line of `muse-tf train JOB FLAGS` in a new process."""
+    return [sys.executable, "-m", "muse_tf.cli", "train", job, *flags]
 
 
 def main_in_process(command):
-    """Runs a training script's command line ([python, script, flags...])
-    through the script's `main` in this process."""
-    if TRAINING not in sys.path:
-        sys.path.append(TRAINING)  # The scripts import train_lib.
-    script = os.path.basename(command[1]).removesuffix(".py")
-    importlib.import_module(script).main(command[2:])
+    """Runs a `job_command` in this process (its ValueErrors raised)."""
+    recipe.run_job(command[4], command[5:])
 
 
 def checkpoint_weights(checkpoint_path, prefix):

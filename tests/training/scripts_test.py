@@ -1,17 +1,16 @@
-"""The training scripts end to end: killed and resumed runs and two
-workers on 127.0.0.1 in processes of their own; token shards, samples, EMA,
-export and the cascade stages through the scripts' `main` in this process
-(each process imports TensorFlow again). Tiny presets, a folder of
-generated images. The class-conditional scripts: class_scripts_test.py."""
+"""The training jobs end to end: killed and resumed runs and two workers
+on 127.0.0.1 in processes of their own; token shards, samples, EMA and
+export in this process (each process imports TensorFlow again). Tiny
+presets, a folder of generated images. The recipes (a class-conditional
+model, the cascade's stages): recipes_test.py and
+tests/data/emoji_recipes_test.py."""
 
-import dataclasses
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -19,9 +18,9 @@ import pytest
 import tensorflow as tf
 from script_runs import (
     ROOT,
-    TRAINING,
     assert_holds_checkpoint,
     checkpoint_weights,
+    job_command,
     tensorboard_tags,
 )
 from script_runs import (
@@ -55,10 +54,10 @@ def image_folder(tmp_path_factory):
     return str(folder)
 
 
-def _command(script, workdir, data, *flags):
-    return [sys.executable, os.path.join(TRAINING, script), "--preset",
-            "tiny", "--workdir", workdir, "--data", f"folder:{data}",
-            "--batch-size", "4", *flags]
+def _command(job, workdir, data, *flags):
+    return job_command(job, "--preset", "tiny", "--workdir", workdir,
+                       "--data", f"folder:{data}", "--batch-size", "4",
+                       *flags)
 
 
 def _env(**extra):
@@ -87,7 +86,7 @@ _VQGAN_FLAGS = ("--num-steps", "300", "--checkpoint-every", "20",
 def vqgan_run(image_folder, tmp_path_factory):
     """An uninterrupted tiny VQGAN run (also the frozen VQGAN below)."""
     workdir = str(tmp_path_factory.mktemp("vqgan"))
-    log = _run(_command("train_vqgan.py", workdir, image_folder,
+    log = _run(_command("vqgan", workdir, image_folder,
                         *_VQGAN_FLAGS))
     return workdir, log
 
@@ -100,7 +99,7 @@ def test_vqgan_run_skips_and_counts_the_corrupt_image(vqgan_run):
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(
         vqgan_run, image_folder, tmp_path):
     workdir = str(tmp_path)
-    command = _command("train_vqgan.py", workdir, image_folder,
+    command = _command("vqgan", workdir, image_folder,
                        *_VQGAN_FLAGS)
     process = subprocess.Popen(command, env=_env(),
                                stdout=subprocess.DEVNULL,
@@ -154,7 +153,7 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
             config = {"cluster": cluster,
                       "task": {"type": "worker", "index": index}}
             workers.append(subprocess.Popen(
-                _command("train_vqgan.py", workdir, image_folder,
+                _command("vqgan", workdir, image_folder,
                          "--strategy", "multi_worker", "--num-steps", "4",
                          "--checkpoint-every", "2", "--steps-per-call", "2",
                          "--disc-start", "0", "--disc-channels", "8"),
@@ -177,10 +176,10 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
 
 
-def test_transformer_script_trains_on_token_shards_samples_and_exports(
+def test_transformer_job_trains_on_token_shards_samples_and_exports(
         vqgan_run, image_folder, tmp_path):
     workdir, model_dir = str(tmp_path / "run"), str(tmp_path / "model")
-    _main(_command("train_transformer.py", workdir, image_folder,
+    _main(_command("transformer", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--num-steps", "6",
                    "--checkpoint-every", "2", "--keep-checkpoints", "0",
                    "--summary-every", "2", "--sample-every", "3",
@@ -196,74 +195,10 @@ def test_transformer_script_trains_on_token_shards_samples_and_exports(
     # Offline EMA of the kept checkpoints, exported as a model directory.
     ema_dir, ema_model = str(tmp_path / "ema"), str(tmp_path / "ema_model")
     checkpoints = os.path.join(workdir, "checkpoints")
-    assert cli.main(["ema", checkpoints, ema_dir]) == 0
-    _main(_command("train_transformer.py", workdir, image_folder,
+    assert cli.main(["train", "ema", checkpoints, ema_dir]) == 0
+    _main(_command("transformer", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--export-only", "--export-from",
                    ema_dir, "--model-dir", ema_model))
     assert_holds_checkpoint(
         MusePipeline.from_pretrained(ema_model).components["transformer"],
         tf.train.latest_checkpoint(ema_dir))
-
-
-def test_cascade_scripts_train_super_res_and_a_larger_decoder(
-        vqgan_run, image_folder, tmp_path):
-    """Base model -> high-res VQGAN -> super-res transformer -> larger
-    decoder, each joining one cascade model directory."""
-    from muse_tf.models.vqgan import VQGAN
-    from muse_tf.presets import get_config
-    from muse_tf.training.checkpointing import restore_model
-
-    model_dir = str(tmp_path / "model")
-    # The base model the stages join: the run's VQGAN and an untrained
-    # base transformer (train_transformer.py --model-dir writes one in
-    # test_transformer_script_trains_on_token_shards_samples_and_exports).
-    preset = get_config("tiny_cascade")
-    vqgan = VQGAN(preset.vqgan, name="vqgan")
-    restore_model(vqgan, os.path.join(vqgan_run[0], "checkpoints"), "vqgan")
-    MusePipeline(dataclasses.replace(preset, super_res=None),
-                 {"vqgan": vqgan}).save(model_dir)
-
-    def command(script, name, *flags):
-        return [sys.executable, os.path.join(TRAINING, script), "--preset",
-                "tiny_cascade", "--workdir", str(tmp_path / name), "--data",
-                f"folder:{image_folder}", "--batch-size", "4",
-                "--steps-per-call", "2", *flags]
-
-    _main(command("train_vqgan.py", "high_res", "--stage", "high_res",
-                  "--num-steps", "4", "--disc-channels", "8"))
-    _main(command("train_transformer.py", "super_res", "--stage",
-                  "super_res", "--vqgan", vqgan_run[0], "--high-res-vqgan",
-                  str(tmp_path / "high_res"), "--num-steps", "4",
-                  "--sample-every", "2", "--model-dir", model_dir))
-    with open(tmp_path / "super_res" / "tokens" / "metadata.json") as f:
-        metadata = json.load(f)
-    assert (metadata["sequence_length"],
-            metadata["low_res_sequence_length"]) == (256, 64)
-    assert "low_res_super_res_original" in tensorboard_tags(
-        str(tmp_path / "super_res"))
-    # The cascade's super-res stage is the run's last checkpoint (the
-    # tiny cascade's generation has tests of its own).
-    cascade = MusePipeline.from_pretrained(model_dir)
-    assert len(cascade.stages) == 2
-    trained = tf.train.latest_checkpoint(
-        str(tmp_path / "super_res" / "checkpoints"))
-    assert_holds_checkpoint(cascade.components["super_res"], trained)
-    tokens = tf.random.stateless_uniform(
-        [1, metadata["sequence_length"]], [3, 4], 0,
-        preset.super_res.vqgan.codebook_size, tf.int32)
-    assert cascade.decode(tokens).shape == (1, 32, 32, 3)
-
-    _main(command("train_vqgan.py", "large", "--stage", "large_decoder",
-                  "--init-from", str(tmp_path / "high_res"), "--num-steps",
-                  "4", "--disc-channels", "8", "--model-dir", model_dir))
-    large = MusePipeline.from_pretrained(model_dir, decoder="large")
-    assert large.decode(tokens).shape == (1, 32, 32, 3)
-    # The encoder and codebook stayed those of the high-res VQGAN.
-    large_vqgan = large.components["high_res_vqgan"]
-    high_res_vqgan = cascade.components["high_res_vqgan"]
-    for part in ("encoder", "quantizer"):
-        for a, b in zip(getattr(large_vqgan, part).weights,
-                        getattr(high_res_vqgan, part).weights):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert (large_vqgan.decoder.count_params()
-            > high_res_vqgan.decoder.count_params())

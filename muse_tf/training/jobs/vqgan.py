@@ -1,33 +1,27 @@
 """Trains a VQGAN tokenizer on images from a TFDS dataset, folder or shards.
 
-Examples (the bundled emoji model):
-  python training/train_vqgan.py --preset emoji_64 --workdir runs/vqgan \
-      --num-steps 2000 --batch-size 16 --learning-rate 1e-3 --disc-start 1200
-  python training/train_vqgan.py --preset emoji_128 --stage high_res \
-      --data tfds:emoji_captions/full_128 --init-from muse_tf/presets/emoji_128 \
-      --workdir runs/vqgan_128
-  python training/train_vqgan.py --preset emoji_128 --stage large_decoder \
+  muse-tf train vqgan --preset emoji_next --workdir runs/vqgan_32 \
+      --num-steps 12000 --learning-rate 5e-4 --disc-start 4000
+  muse-tf train vqgan --preset emoji_128 --stage large_decoder \
       --data tfds:emoji_captions/full_128 --init-from runs/vqgan_128 \
       --workdir runs/large_decoder --model-dir runs/emoji_128
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
+The recipes in muse_tf/recipes/ hold the runs that made the bundled models.
 """
 
-import train_lib  # First: it quiets TensorFlow's start-up log.
-
-# isort: split
-import argparse
 import os
 
 import tensorflow as tf
-from train_transformer import load_vqgan
 
 from muse_tf import model_dir
 from muse_tf.data import stream
 from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
 from muse_tf.data.sources import SkipCounter, load_source
 from muse_tf.models.decoder_growth import grow_decoder
+from muse_tf.models.vqgan import VQGAN
 from muse_tf.presets import get_config
 from muse_tf.training.checkpointing import restore_model
+from muse_tf.training.jobs import flags
 from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
@@ -42,9 +36,16 @@ _SAMPLE_IMAGES = 8
 _GROWTH_NOISE = 0.01
 
 
-def stage_weights_file(stage):
-    """The weights file of a `stage`'s VQGAN in a model directory."""
-    return model_dir.weights_file(STAGES[stage])
+def load_vqgan(config, path, stage="base"):
+    """(frozen VQGAN, where its weights came from): a model directory's
+    weights file of `stage` (STAGES), else the latest checkpoint of a
+    `vqgan` job's work directory."""
+    vqgan = VQGAN(config, name="vqgan")
+    weights = os.path.join(path, model_dir.weights_file(STAGES[stage]))
+    if os.path.exists(weights):
+        vqgan.load_weights(weights)
+        return vqgan, weights
+    return vqgan, restore_model(vqgan, checkpoint_dir(path), "vqgan")
 
 
 def stage_config(preset, preset_name, stage):
@@ -63,9 +64,8 @@ def stage_config(preset, preset_name, stage):
     return preset.super_res.large_decoder_vqgan
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    train_lib.add_run_arguments(parser, num_steps=3000, batch_size=16,
+def add_arguments(parser):
+    flags.add_run_arguments(parser, num_steps=3000, batch_size=16,
                                 checkpoint_every=250)
     parser.add_argument("--learning-rate", type=float, default=2e-4,
                         help="peak learning rate (warm-up, cosine decay)")
@@ -91,10 +91,11 @@ def main(argv=None):
                         "directory (its vqgan.weights.h5; e.g. the base "
                         "VQGAN to start the high-res one, which has the "
                         "same layers); optimizer state is not taken")
-    args = parser.parse_args(argv)
 
+
+def run(args):
     # === Strategy ===
-    strategy = train_lib.make_run_strategy(args)
+    strategy = flags.make_run_strategy(args)
     preset = get_config(args.preset)
     config = stage_config(preset, args.preset, args.stage)
     if args.stage == "large_decoder" and not args.init_from:
@@ -122,15 +123,15 @@ def main(argv=None):
         decoder_only=args.stage == "large_decoder"), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
-    if train_lib.starts_from_init(args):
+    if flags.starts_from_init(args):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
         init_checkpoints = checkpoint_dir(args.init_from)
         if args.stage == "large_decoder":
             # The encoder and codebook carry over (and stay frozen); the
             # larger decoder starts as a grown copy of the trained one, and
             # the discriminator as the trained one's, where a run has it.
-            source = load_vqgan(preset.super_res.vqgan, args.init_from,
-                                "high_res_vqgan.weights.h5")
+            source, _ = load_vqgan(preset.super_res.vqgan, args.init_from,
+                                   "high_res")
             for part in ("encoder", "quantizer"):
                 getattr(trainer.vqgan, part).set_weights(
                     getattr(source, part).get_weights())
@@ -156,13 +157,10 @@ def main(argv=None):
                          image_grid(to_uint8(pairs), _SAMPLE_IMAGES)[None],
                          step=step)
 
-    train_lib.train(args, trainer, make_batches,
+    flags.train(args, trainer, make_batches,
                     hooks=[(args.sample_every, log_reconstructions)])
     if args.model_dir and args.stage == "large_decoder":
         model_dir.add_component(args.model_dir, model_dir.LARGE_DECODER,
                                 trainer.vqgan)
         print(f"added the larger decoder to {args.model_dir}")
 
-
-if __name__ == "__main__":
-    train_lib.run_main(main)

@@ -9,36 +9,25 @@ round trips against other held-out images, with the FID of the two real
 halves (the floor), and the codebook's usage
 (`muse_tf.evaluate.tokenizer_report`). The JSON report goes to --output.
 
-The tokenizer is a stage's VQGAN (as train_vqgan.py's --preset and
---stage) from a train_vqgan.py work directory (its latest checkpoint) or
+The tokenizer is a stage's VQGAN (as the `vqgan` job's --preset and
+--stage) from a `vqgan` job's work directory (its latest checkpoint) or
 a model directory (its weights file of that stage). Real images larger
-than the tokenizer's are area-averaged down to its size, as train_vqgan.py
-shrinks its data; the judge sees every image at the size it learned
+than the tokenizer's are area-averaged down to its size, as the `vqgan`
+job shrinks its data; the judge sees every image at the size it learned
 (bilinear when enlarging, e.g. a 32-pixel tokenizer's for the 64-pixel
 emoji judge: `muse_tf.evaluate.resize_to`).
 
-  python training/eval_tokenizer.py --preset emoji_next --stage base \
+  muse-tf train eval-tokenizer --preset emoji_next --stage base \
       --workdir runs/emoji_next/vqgan_32 --output vqgan_32.json
-  python training/eval_tokenizer.py --preset emoji_next --stage high_res \
-      --workdir runs/emoji_next/vqgan_64 --output vqgan_64.json
-  python training/eval_tokenizer.py --preset fashion_32 \
+  muse-tf train eval-tokenizer --preset fashion_32 \
       --workdir muse_tf/presets/fashion_32
 """
 
-import train_lib  # First: it quiets TensorFlow's start-up log.
-
-# isort: split
-import argparse
 import json
-import os
-
-from train_vqgan import STAGES, stage_config, stage_weights_file
 
 from muse_tf import quality
-from muse_tf.models.vqgan import VQGAN
 from muse_tf.presets import JUDGES, get_config
-from muse_tf.training.checkpointing import restore_model
-from muse_tf.training.loop import checkpoint_dir
+from muse_tf.training.jobs.vqgan import STAGES, load_vqgan, stage_config
 
 
 def default_judge_and_real(preset, image_size):
@@ -51,28 +40,15 @@ def default_judge_and_real(preset, image_size):
     return JUDGES["emoji_64" if image_size <= 64 else "emoji_128"]
 
 
-def load_tokenizer(config, directory, stage):
-    """(VQGAN, where its weights came from): a model directory's weights
-    file of `stage`, else the latest checkpoint of a train_vqgan.py work
-    directory."""
-    vqgan = VQGAN(config, name="vqgan")
-    weights = os.path.join(directory, stage_weights_file(stage))
-    if os.path.exists(weights):
-        vqgan.load_weights(weights)
-        return vqgan, weights
-    return vqgan, restore_model(vqgan, checkpoint_dir(directory), "vqgan")
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser):
     parser.add_argument("--preset", required=True,
                         help="the config preset the tokenizer was trained "
-                        "with (train_vqgan.py --preset)")
+                        "with (the `vqgan` job's --preset)")
     parser.add_argument("--stage", choices=STAGES, default="base",
-                        help="which VQGAN of the preset (train_vqgan.py "
+                        help="which VQGAN of the preset (the `vqgan` job's "
                         "--stage; default base)")
     parser.add_argument("--workdir", required=True,
-                        help="a train_vqgan.py work directory (its latest "
+                        help="a `vqgan` job's work directory (its latest "
                         "checkpoint) or a model directory")
     parser.add_argument("--judge", default=None,
                         help="classifier directory (default: the bundled "
@@ -95,12 +71,13 @@ def main(argv=None):
     parser.add_argument("--output", default="tokenizer_report.json",
                         help="JSON report path (default: "
                         "tokenizer_report.json)")
-    args = parser.parse_args(argv)
 
+
+def run(args):
     preset = get_config(args.preset)
     config = stage_config(preset, args.preset, args.stage)
     judge, real = default_judge_and_real(preset, config.image_size)
-    vqgan, source = load_tokenizer(config, args.workdir, args.stage)
+    vqgan, source = load_vqgan(config, args.workdir, args.stage)
     report = quality.evaluate_tokenizer(
         vqgan, args.judge or judge, args.real or real, args.real_train,
         args.train_images, args.seed, args.batch_size, args.data_dir)
@@ -112,6 +89,3 @@ def main(argv=None):
     print(quality.round_trip_summary(report))
     print(f"wrote {args.output}")
 
-
-if __name__ == "__main__":
-    train_lib.run_main(main)

@@ -1,25 +1,15 @@
-"""What the training scripts share: run flags, strategy set-up, the loop.
+"""The options every training job shares: run flags, strategy set-up, the
+loop.
 
-Every script trains under `--strategy` (tpu, multi_worker, mirrored,
+Every job trains under `--strategy` (tpu, multi_worker, mirrored,
 one_device; see muse_tf/training/distribute.py) with a global
 `--batch-size` that the replicas split, several steps per graph call, and
 optionally mixed bfloat16 precision.
-
-The scripts import this module before TensorFlow: importing it keeps
-TensorFlow's C++ start-up log quiet unless the command line has --verbose
-(muse_tf/logs.py). They run their `main` through `run_main`, so that a
-ValueError (bad flags, a --data spec the source cannot read) is a one-line
-error.
 """
 
 import os
-import sys
 
-from muse_tf import logs
-
-logs.quiet_tensorflow(verbose=logs.VERBOSE_FLAG in sys.argv[1:])
-
-import keras  # After the quieting above.
+import keras
 import tensorflow as tf
 
 from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
@@ -28,30 +18,8 @@ from muse_tf.training.loop import checkpoint_dir, run_training
 DEFAULT_DATA = "tfds:emoji_captions"
 
 
-def add_verbose_argument(parser):
-    """--verbose (read from sys.argv when this module is imported)."""
-    parser.add_argument(logs.VERBOSE_FLAG, action="store_true",
-                        help=logs.VERBOSE_HELP + "; and a traceback with "
-                        "an error")
-
-
-def run_main(main):
-    """Runs a script's `main()`: a ValueError is one line on stderr,
-    `SCRIPT: error: MESSAGE`, and exit status 2 (as argparse's errors),
-    unless --verbose, which shows its traceback."""
-    try:
-        main()
-    except ValueError as e:
-        if logs.VERBOSE_FLAG in sys.argv[1:]:
-            raise
-        print(f"{os.path.basename(sys.argv[0])}: error: {e}",
-              file=sys.stderr)
-        sys.exit(2)
-
-
 def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
-    """Flags of every training script (script-specific defaults)."""
-    add_verbose_argument(parser)
+    """Flags of every training job (job-specific defaults)."""
     parser.add_argument("--preset", default="emoji_64",
                         help="model config preset (default emoji_64)")
     parser.add_argument("--workdir", required=True,
@@ -108,7 +76,7 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
 
 
 def add_export_arguments(parser):
-    """--export-only and --export-from, for scripts that write --model-dir."""
+    """--export-only and --export-from, for jobs that write --model-dir."""
     parser.add_argument("--export-only", action="store_true",
                         help="write --model-dir from a checkpoint without "
                         "training (e.g. a snapshot of a run that is still "

@@ -5,16 +5,12 @@ and is saved with its class names, to be shipped beside the models it
 judges; its accuracy on the held-out real images is printed and saved, as
 the ceiling for generated images' scores.
 
-  python training/train_classifier.py --data fashion_mnist \
+  muse-tf train classifier --data fashion_mnist \
       --output muse_tf/presets/judge_fashion_mnist
-  python training/train_classifier.py --data emoji --backbone inception \
+  muse-tf train classifier --data emoji --backbone inception \
       --epochs 30 --output muse_tf/presets/judge_emoji
 """
 
-import train_lib  # First: it quiets TensorFlow's start-up log.
-
-# isort: split
-import argparse
 import json
 import os
 
@@ -90,8 +86,7 @@ def train_probe(args, train, test, num_classes, flip):
     return model
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser):
     parser.add_argument("--data", default="fashion_mnist",
                         choices=["fashion_mnist", "emoji"],
                         help="fashion_mnist (Debian's package) or emoji "
@@ -111,9 +106,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
-    train_lib.add_verbose_argument(parser)
-    args = parser.parse_args()
 
+
+def run(args):
     keras.utils.set_random_seed(args.seed)
     (train_images, train_labels, test_images, test_labels, class_names,
      flip) = load_data(args.data)
@@ -129,6 +124,3 @@ def main():
                    "test_accuracy": accuracy, "epochs": args.epochs}, f)
     print(json.dumps({"test_accuracy": accuracy}))
 
-
-if __name__ == "__main__":
-    train_lib.run_main(main)

@@ -1,28 +1,26 @@
-"""Trains the base or super-res masked transformer on captioned images.
+"""Trains a masked transformer: a base model (conditioned on text or on a
+class) or a cascade's super-res model.
 
 An offline pass first turns the data into VQ token shards (the frozen
-VQGAN and text encoder run once per example; muse_tf/data/pretokenize.py)
-in WORKDIR/tokens, rebuilt only when the data or encoders change; the
-transformer then trains on the shards alone. For `--stage super_res` the
-shards pair each image's high-res tokens (--high-res-vqgan, at the
-preset's high-res size) with the low-res tokens of the same image
-downsampled (--vqgan, the base VQGAN).
+VQGAN, and the text encoder for text models, run once per example;
+muse_tf/data/pretokenize.py) in WORKDIR/tokens, rebuilt only when the data
+or encoders change; the transformer then trains on the shards alone. For
+`--stage super_res` the shards pair each image's high-res tokens
+(--high-res-vqgan, at the preset's high-res size) with the low-res tokens
+of the same image downsampled (--vqgan, the base VQGAN). A class preset
+(e.g. fashion_32) reads labelled data (`fashion_mnist:train`) and trains
+MaskGIT's class-conditional transformer.
 
-Examples (the bundled emoji model):
-  python training/train_transformer.py --preset emoji_64 \
-      --vqgan runs/vqgan --workdir runs/transformer --num-steps 2000 \
-      --model-dir runs/emoji_128
-  python training/train_transformer.py --preset emoji_128 --stage super_res \
+  muse-tf train transformer --preset fashion_32 --data fashion_mnist:train \
+      --vqgan runs/fashion_vqgan --workdir runs/fashion \
+      --model-dir runs/fashion_model
+  muse-tf train transformer --preset emoji_128 --stage super_res \
       --data tfds:emoji_captions/full_128 --vqgan runs/emoji_128 \
       --high-res-vqgan runs/vqgan_128 --workdir runs/super_res \
       --model-dir runs/emoji_128   # joins the base model written there
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 512
 """
 
-import train_lib  # First: it quiets TensorFlow's start-up log.
-
-# isort: split
-import argparse
 import dataclasses
 import os
 
@@ -33,48 +31,39 @@ from muse_tf.conditioning import Condition, TextConditioner
 from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid
 from muse_tf.data.sources import SkipCounter, load_source, source_signature
-from muse_tf.model_dir import WEIGHT_FILES
-from muse_tf.models.vqgan import VQGAN
 from muse_tf.pipeline import MusePipeline
 from muse_tf.presets import get_config
 from muse_tf.text.encoder import build_text_encoder
-from muse_tf.training.checkpointing import restore_model
-from muse_tf.training.loop import checkpoint_dir
+from muse_tf.training.jobs import flags
+from muse_tf.training.jobs.vqgan import load_vqgan
 from muse_tf.training.transformer_trainer import (
+    ClassConditionalTrainer,
     SuperResTrainer,
     TransformerTrainConfig,
     TransformerTrainer,
 )
 
 _SAMPLE_PROMPTS = 8
-# The model directory file of each stage's transformer.
-STAGE_WEIGHTS = {"base": WEIGHT_FILES["transformer"],
-                 "super_res": WEIGHT_FILES["super_res"]}
 
 
-def load_vqgan(config, path, weights_file="vqgan.weights.h5"):
-    """A frozen VQGAN: a model directory's `weights_file`, else the latest
-    checkpoint of a train_vqgan.py work directory."""
-    vqgan = VQGAN(config, name="vqgan")
-    weights = os.path.join(path, weights_file)
-    if os.path.exists(weights):
-        vqgan.load_weights(weights)
-    else:
-        restore_model(vqgan, checkpoint_dir(path), "vqgan")
-    return vqgan
+def trained_component(config, stage):
+    """The model directory component a stage's transformer is."""
+    if stage == "super_res":
+        return "super_res"
+    return "transformer" if config.classes is None else "class_transformer"
 
 
 def stage_vqgans(args, model_config):
     """(VQGAN whose tokens the stage predicts, low-res VQGAN or None)."""
     if args.vqgan is None:
         raise ValueError("--vqgan is needed to make the token shards")
-    base = load_vqgan(model_config.vqgan, args.vqgan)
+    base, _ = load_vqgan(model_config.vqgan, args.vqgan)
     if args.stage == "base":
         return base, None
     if args.high_res_vqgan is None:
         raise ValueError("--stage super_res needs --high-res-vqgan")
     return load_vqgan(model_config.super_res.vqgan, args.high_res_vqgan,
-                      "high_res_vqgan.weights.h5"), base
+                      "high_res")[0], base
 
 
 def prepare_tokens(args, model_config, text_encoder):
@@ -84,12 +73,11 @@ def prepare_tokens(args, model_config, text_encoder):
         return args.tokens
     directory = os.path.join(args.workdir, "tokens")
     vqgan, low_res_vqgan = stage_vqgans(args, model_config)
-    encoders = [vqgan, text_encoder] + ([low_res_vqgan] if low_res_vqgan
-                                         else [])
+    encoders = [vqgan] + [e for e in (text_encoder, low_res_vqgan) if e]
+    condition = (model_config.text or model_config.classes).to_dict()
     key = pretokenize.fingerprint(
         source_signature(args.data, args.data_dir), args.image_key,
-        args.caption_key, vqgan.config.to_dict(),
-        model_config.text.to_dict(),
+        args.caption_key, vqgan.config.to_dict(), condition,
         *[w.numpy() for e in encoders for w in e.weights])
     metadata = pretokenize.read_metadata(directory)
     if metadata is None or metadata["key"] != key:
@@ -99,8 +87,10 @@ def prepare_tokens(args, model_config, text_encoder):
         examples = load_source(args.data, vqgan.config.image_size,
                                skipped, args.data_dir, args.image_key,
                                args.caption_key)
+        classes = model_config.classes
         metadata = pretokenize.write_token_shards(
-            examples, vqgan, text_encoder, directory, key,
+            examples, vqgan, directory, key, text_encoder=text_encoder,
+            num_classes=classes and classes.num_classes,
             low_res_vqgan=low_res_vqgan)
         print(f"wrote {metadata['num_examples']} examples to {directory} "
               f"({skipped.skipped} unreadable images skipped)")
@@ -120,12 +110,25 @@ def _sample_captions(records, metadata):
 
 def sample_hooks(args, model_config, trainer, text_encoder, records,
                  metadata):
-    """TensorBoard sample grids every --sample-every steps: for the base
-    stage, images for fixed captions; for super-res, fixed images'
-    low-res tokens made high-res (rows: low-res, super-res, original)."""
+    """TensorBoard sample grids every --sample-every steps: for a class
+    model, one image per class; for a text base model, images for fixed
+    captions; for super-res, fixed images' low-res tokens made high-res
+    (rows: low-res, super-res, original)."""
     if args.vqgan is None:
         return []
     vqgans = stage_vqgans(args, model_config)
+    if model_config.classes is not None:
+        pipe = MusePipeline(model_config, {"class_transformer": trainer.model,
+                                           "vqgan": vqgans[0]})
+        classes = list(range(model_config.classes.num_classes))
+
+        def log_class_samples(step):
+            images = tf.constant(pipe(classes, seed=0))
+            tf.summary.image("one_sample_per_class",
+                             image_grid(images, len(classes))[None],
+                             step=step)
+
+        return [(args.sample_every, log_class_samples)]
     if args.stage == "base":
         pipe = MusePipeline(
             model_config, {"transformer": trainer.model, "vqgan": vqgans[0]},
@@ -169,46 +172,45 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
 def write_model_dir(args, model_config, trainer):
     """Writes --model-dir; a super-res stage joins the base model that is
     already there into one cascade directory."""
+    name = trained_component(model_config, args.stage)
     if args.stage == "base":
         # A base model alone, unless the directory already holds a
         # cascade: then only its base transformer is replaced.
         if (model_dir.is_model_dir(args.model_dir) and "super_res"
                 in model_dir.read_manifest(args.model_dir)[1]):
-            model_dir.add_component(args.model_dir, "transformer",
-                                    trainer.model)
+            model_dir.add_component(args.model_dir, name, trainer.model)
         else:
             model_dir.save(
                 args.model_dir,
                 dataclasses.replace(model_config, super_res=None),
-                {"transformer": trainer.model,
-                 "vqgan": load_vqgan(model_config.vqgan, args.vqgan)})
+                {name: trainer.model,
+                 "vqgan": load_vqgan(model_config.vqgan, args.vqgan)[0]})
     else:
         if not model_dir.is_model_dir(args.model_dir):
             raise ValueError(f"--model-dir {args.model_dir} must hold the "
                              "base model the super-res stage joins")
-        model_dir.add_component(args.model_dir, "super_res", trainer.model,
+        model_dir.add_component(args.model_dir, name, trainer.model,
                                 config=model_config)
         model_dir.add_component(
             args.model_dir, "high_res_vqgan",
             load_vqgan(model_config.super_res.vqgan, args.high_res_vqgan,
-                       WEIGHT_FILES["high_res_vqgan"]))
+                       "high_res")[0])
     print(f"wrote model directory {args.model_dir}")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    train_lib.add_run_arguments(parser, num_steps=2000, batch_size=64,
-                                checkpoint_every=100)
+def add_arguments(parser):
+    flags.add_run_arguments(parser, num_steps=2000, batch_size=64,
+                            checkpoint_every=100)
     parser.add_argument("--stage", choices=["base", "super_res"],
                         default="base",
                         help="which transformer: the base model, or the "
                         "super-res model of a cascade preset (default base)")
     parser.add_argument("--vqgan", default=None,
-                        help="the frozen (base) VQGAN: a train_vqgan.py work "
+                        help="the frozen (base) VQGAN: a `vqgan` job's work "
                         "directory or a model directory")
     parser.add_argument("--high-res-vqgan", default=None,
                         help="--stage super_res: the frozen high-res VQGAN "
-                        "(a train_vqgan.py --stage high_res work directory "
+                        "(a `vqgan --stage high_res` job's work directory "
                         "or a model directory)")
     parser.add_argument("--tokens", default=None,
                         help="token shards made elsewhere (used as they "
@@ -222,8 +224,8 @@ def main(argv=None):
     parser.add_argument("--init-from", default=None,
                         help="model directory whose weights of this stage's "
                         "transformer start a new run (e.g. "
-                        "muse_tf/presets/emoji_128 to train the bundled model "
-                        "further; optimizer state is not taken)")
+                        "muse_tf/presets/fashion_32 to train the bundled "
+                        "model further; optimizer state is not taken)")
     parser.add_argument("--model-dir", default=None,
                         help="after training, write a model directory that "
                         "muse_tf.load_pipeline and every muse-tf verb load: "
@@ -231,56 +233,79 @@ def main(argv=None):
                         "--stage super_res, the super-res and high-res "
                         "VQGAN weights are added to the base model that "
                         "must be there")
-    train_lib.add_export_arguments(parser)
-    args = parser.parse_args(argv)
-    train_lib.check_export_arguments(args)
+    flags.add_export_arguments(parser)
 
+
+def make_trainer(model_config, stage, null_text, train_config, strategy):
+    """The trainer of a stage's transformer: text base, class base or
+    super-res."""
+    if model_config.classes is not None:
+        if stage != "base":
+            raise ValueError("a class-conditional preset has only a base "
+                             "stage")
+        return ClassConditionalTrainer(
+            model_config.transformer, model_config.classes.num_classes,
+            train_config, strategy=strategy)
+    if stage == "base":
+        return TransformerTrainer(model_config.transformer, *null_text,
+                                  train_config, strategy=strategy)
+    return SuperResTrainer(model_config.super_res.transformer, *null_text,
+                           train_config, strategy=strategy)
+
+
+def run(args):
+    flags.check_export_arguments(args)
     # === Strategy ===
-    strategy = train_lib.make_run_strategy(args)
+    strategy = flags.make_run_strategy(args)
     model_config = get_config(args.preset)
+    if model_config.classes is not None and args.stage != "base":
+        raise ValueError(f"--stage {args.stage}: preset {args.preset!r} is "
+                         "class-conditional, with a base stage only")
 
-    # === Data: token shards, made once ===
-    text_encoder = build_text_encoder(model_config.text)
-    tokens_dir = prepare_tokens(args, model_config, text_encoder)
-    if args.prepare_only:
-        return
-    records, metadata, (null_states, null_mask) = (
-        pretokenize.read_token_shards(tokens_dir))
+    # === Data: token shards, made once (a snapshot needs none) ===
+    text_encoder = (build_text_encoder(model_config.text)
+                    if model_config.text else None)
+    if args.export_only:
+        null_text = None
+        if text_encoder:
+            states, mask = text_encoder(tf.constant([""]))
+            null_text = states.numpy(), mask.numpy().astype(bool)
+    else:
+        tokens_dir = prepare_tokens(args, model_config, text_encoder)
+        if args.prepare_only:
+            return
+        records, metadata, null_text = pretokenize.read_token_shards(
+            tokens_dir)
+        kind = "text" if model_config.text else "class"
+        if metadata.get("condition", "text") != kind:
+            raise ValueError(f"{tokens_dir} holds {metadata['condition']} "
+                             f"conditions; preset {args.preset!r} needs "
+                             f"{kind}")
 
-    def make_batches(start_step):
-        return stream.training_stream(
-            records, metadata["num_examples"], args.batch_size, start_step,
-            args.seed, transform=lambda batch, _: pretokenize.
-            parse_token_batch(batch, metadata))
+        def make_batches(start_step):
+            return stream.training_stream(
+                records, metadata["num_examples"], args.batch_size,
+                start_step, args.seed, transform=lambda batch, _:
+                pretokenize.parse_token_batch(batch, metadata))
 
     # === Model and optimizer, in the strategy's scope ===
-    train_config = TransformerTrainConfig(
-        learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
-        decay_steps=args.num_steps)
-    if args.stage == "base":
-        trainer = TransformerTrainer(model_config.transformer, null_states,
-                                     null_mask, train_config,
-                                     strategy=strategy)
-    else:
-        trainer = SuperResTrainer(model_config.super_res.transformer,
-                                  null_states, null_mask, train_config,
-                                  strategy=strategy)
-    weights_file = STAGE_WEIGHTS[args.stage]
+    trainer = make_trainer(model_config, args.stage, null_text,
+                           TransformerTrainConfig(
+                               learning_rate=args.learning_rate,
+                               warmup_steps=args.warmup_steps,
+                               decay_steps=args.num_steps), strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
-    if train_lib.starts_from_init(args):
-        trainer.model.load_weights(os.path.join(args.init_from,
-                                                weights_file))
+    if flags.starts_from_init(args):
+        trainer.model.load_weights(os.path.join(
+            args.init_from, model_dir.weights_file(
+                trained_component(model_config, args.stage))))
 
     if args.export_only:
-        train_lib.restore_for_export(args, trainer)
+        flags.restore_for_export(args, trainer)
     else:
-        train_lib.train(args, trainer, make_batches,
-                        sample_hooks(args, model_config, trainer,
-                                     text_encoder, records, metadata))
+        flags.train(args, trainer, make_batches,
+                    sample_hooks(args, model_config, trainer, text_encoder,
+                                 records, metadata))
     if args.model_dir:
         write_model_dir(args, model_config, trainer)
-
-
-if __name__ == "__main__":
-    train_lib.run_main(main)
