@@ -402,8 +402,10 @@ def build_parser():
         "client", help="generate images with a model served by TF Serving",
         description="Send prompts to a TF Serving model server running an "
         "exported Muse SavedModel (gRPC PredictionService, or the REST API "
-        "with --rest) and write the returned PNG images. Options left out "
-        "take the defaults recorded in the SavedModel.")
+        "with --rest) and write the returned PNG images. A class-"
+        "conditional model takes class ids (its names stay in the "
+        "SavedModel: muse_tf.load reads them). Options left out take the "
+        "defaults recorded in the SavedModel.")
     _add_generation_arguments(cli, "the SavedModel's")
     cli.add_argument("--server", required=True,
                      help="HOST:PORT of the model server (gRPC port, e.g. "

@@ -142,3 +142,30 @@ def test_load_takes_class_names_and_draws_what_python_draws(class_pipe,
         class_pipe([7], negative_prompts=[5], seed=2, guidance_scale=4.0))
     with pytest.raises(ValueError, match="unknown class 'unicorn'"):
         loaded(["unicorn"])
+
+
+@pytest.mark.parametrize("rest", [False, True], ids=["grpc", "rest"])
+def test_the_cli_client_sends_class_ids_to_a_served_class_model(
+        rest, served, exported_class, tmp_path, capsys):
+    import serving_standin
+
+    from muse_tf import cli
+
+    start = serving_standin.start_rest if rest else serving_standin.start_grpc
+    server, address = start(exported_class)
+    try:
+        flags = ["client", "--server", address, *(["--rest"] if rest else []),
+                 "--seed", "1", "--guidance-scale", "2", "--num-steps", "3"]
+        assert cli.main([*flags, "--output", str(tmp_path), "0", "2"]) == 0
+        pngs = [p.read_bytes() for p in sorted(tmp_path.glob("*.png"))]
+        assert pngs == list(served["serving_default"](**_inputs())[
+            "image_bytes"].numpy())
+        # Class names stay inside the model: the client says so.
+        assert cli.main([*flags, "--output", str(tmp_path), "bag"]) == 2
+        assert "class-conditional: give class ids" in capsys.readouterr().err
+    finally:
+        if rest:
+            server.shutdown()
+            server.server_close()
+        else:
+            server.stop(grace=None)

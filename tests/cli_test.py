@@ -9,8 +9,9 @@ from muse_tf import cli
 @pytest.mark.parametrize("argv", [[], ["generate"], ["inpaint"],
                                   ["outpaint"], ["edit"],
                                   ["export"],
-                                  ["client"], ["ema"], ["prepare-data"],
-                                  ["eval"]])
+                                  ["client"], ["train"], ["train", "vqgan"],
+                                  ["train", "transformer"],
+                                  ["prepare-data"], ["eval"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv + ["--help"])
@@ -151,9 +152,9 @@ def _run_quietly_or_not(command, tmp_path):
 
 def test_verbose_goes_before_or_after_the_command():
     parser = cli.build_parser()
-    assert not parser.parse_args(["export", "a"]).verbose
-    assert parser.parse_args(["--verbose", "export", "a"]).verbose
-    assert parser.parse_args(["export", "a", "--verbose"]).verbose
+    assert not parser.parse_args(["export", "a", "b"]).verbose
+    assert parser.parse_args(["--verbose", "export", "a", "b"]).verbose
+    assert parser.parse_args(["export", "a", "b", "--verbose"]).verbose
 
 
 def test_the_start_up_log_filter_keeps_all_but_cpp_lines_below_the_level():

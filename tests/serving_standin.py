@@ -3,8 +3,8 @@
 TF Serving's binary cannot be installed from the registries this machine
 reaches, so the tests run the client against this STAND-IN: it serves an
 exported SavedModel through the official tensorflow-serving-api protos —
-gRPC `PredictionService.Predict` and the REST predict API — the way the
-model server does: signature chosen by name, missing inputs filled from the
+gRPC `PredictionService.Predict` and `GetModelMetadata`, the REST predict
+and metadata APIs — the way the model server does: signature chosen by name, missing inputs filled from the
 SignatureDef defaults, `InvalidArgument` from the model's checks returned as
 INVALID_ARGUMENT (gRPC) or HTTP 400 `{"error": ...}` (REST). It listens on
 127.0.0.1 only, with a small worker pool and bounded message sizes.
@@ -19,7 +19,13 @@ import threading
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from google.protobuf import json_format
+from tensorflow.python.saved_model import loader_impl
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
 
 from muse_tf.saved_pipeline import SavedPipeline, signature_defaults
 
@@ -34,6 +40,17 @@ class _Model:
         self.signatures = SavedPipeline(path).module.signatures
         self.defaults = {sig: signature_defaults(path, sig)
                          for sig in self.signatures}
+        self.signature_defs = get_model_metadata_pb2.SignatureDefMap()
+        for key, signature in loader_impl.parse_saved_model(
+                path).meta_graphs[0].signature_def.items():
+            self.signature_defs.signature_def[key].CopyFrom(signature)
+
+    def metadata(self, model_name):
+        """The SignatureDefMap; LookupError for another model name."""
+        if model_name != self.name:
+            raise LookupError(f"Servable not found for request: Latest("
+                              f"{model_name})")
+        return self.signature_defs
 
     def run(self, model_name, signature, inputs):
         """{name: numpy} -> {name: numpy}; raises LookupError or
@@ -84,6 +101,16 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         response.model_spec.CopyFrom(request.model_spec)
         for name, value in outputs.items():
             response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
+        return response
+
+    def GetModelMetadata(self, request, context):
+        try:
+            signatures = self.model.metadata(request.model_spec.name)
+        except LookupError as e:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.CopyFrom(request.model_spec)
+        response.metadata["signature_def"].Pack(signatures)
         return response
 
 
@@ -144,6 +171,20 @@ def start_rest(path, model_name="muse"):
             except (KeyError, ValueError) as e:
                 return self._reply(400, {"error": f"malformed request: {e}"})
             return self._reply(200, {"outputs": _json_outputs(outputs)})
+
+        def do_GET(self):
+            name = self.path[len(prefix):].removesuffix("/metadata")
+            if not (self.path.startswith(prefix)
+                    and self.path.endswith("/metadata")):
+                return self._reply(404, {"error": f"no route {self.path}"})
+            try:
+                signatures = model.metadata(name)
+            except LookupError as e:
+                return self._reply(404, {"error": str(e)})
+            return self._reply(200, {
+                "model_spec": {"name": name},
+                "metadata": {"signature_def": json_format.MessageToDict(
+                    signatures, preserving_proto_field_name=True)}})
 
         def log_message(self, *args):
             pass

@@ -53,7 +53,7 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
                      "most this many)")
     run.add_argument("--keep-checkpoints", type=int, default=3,
                      help="checkpoints kept (0 keeps all, e.g. for "
-                     "`muse-tf ema`; default 3)")
+                     "`muse-tf train ema`; default 3)")
     run.add_argument("--summary-every", type=int, default=50,
                      help="steps between TensorBoard scalars")
     run.add_argument("--sample-every", type=int, default=500,
@@ -83,8 +83,9 @@ def add_export_arguments(parser):
                         "going)")
     parser.add_argument("--export-from", default=None,
                         help="checkpoint (prefix or directory) that "
-                        "--export-only writes, e.g. a `muse-tf ema` output "
-                        "(default: the latest in WORKDIR/checkpoints)")
+                        "--export-only writes, e.g. a `muse-tf train ema` "
+                        "output (default: the latest in "
+                        "WORKDIR/checkpoints)")
 
 
 def starts_from_init(args):

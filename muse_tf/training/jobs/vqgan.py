@@ -6,7 +6,7 @@
       --data tfds:emoji_captions/full_128 --init-from runs/vqgan_128 \
       --workdir runs/large_decoder --model-dir runs/emoji_128
 On a TPU:  ... --strategy tpu --tpu NAME --batch-size 256
-The recipes in muse_tf/recipes/ hold the runs that made the bundled models.
+The recipes in training/ hold the runs that made the bundled models.
 """
 
 import os
