@@ -57,7 +57,8 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     run.add_argument("--summary-every", type=int, default=50,
                      help="steps between TensorBoard scalars")
     run.add_argument("--sample-every", type=int, default=500,
-                     help="steps between TensorBoard sample grids")
+                     help="steps between TensorBoard sample grids (0: "
+                     "none)")
     run.add_argument("--steps-per-call", type=int, default=10,
                      help="train steps per graph call (default 10)")
     dist = parser.add_argument_group("distribution")
@@ -137,5 +138,5 @@ def train(args, trainer, make_batches, hooks=()):
         checkpoint_every=args.checkpoint_every,
         summary_every=args.summary_every,
         max_to_keep=args.keep_checkpoints or None,
-        hooks=hooks, steps_per_call=args.steps_per_call,
+        hooks=[(every, hook) for every, hook in hooks if every > 0], steps_per_call=args.steps_per_call,
         batch_size=args.batch_size)
