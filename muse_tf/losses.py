@@ -1,5 +1,7 @@
-"""Training losses: masked-token cross-entropy and the VQGAN's GAN losses."""
+"""Training losses: masked-token cross-entropy and the VQGAN's GAN and
+perceptual losses."""
 
+import keras
 import tensorflow as tf
 
 
@@ -42,3 +44,47 @@ def hinge_discriminator_loss(real_logits, fake_logits):
 def generator_adversarial_loss(fake_logits):
     """The generator's side of the hinge GAN loss."""
     return -tf.reduce_mean(tf.cast(fake_logits, tf.float32))
+
+
+class PerceptualLoss:
+    """An LPIPS-style distance on the frozen FID Inception's inner blocks.
+
+    Muse trains its VQGAN with a perceptual loss on ImageNet VGG features
+    (docs/design.md §2); no installable package ships those weights, but
+    the FID Inception is bundled. Images and reconstructions are resized to
+    `input_size`, run through it, and compared at the outputs of two
+    Inception blocks (Mixed_5d and Mixed_6e): each feature vector is
+    l2-normalised over its channels, and the squared differences are
+    summed over channels and averaged over positions (LPIPS without its
+    learned channel weights), then averaged over the two blocks.
+    """
+
+    # Indices of Mixed_5d and Mixed_6e among the Inception's eleven blocks.
+    BLOCKS = (2, 7)
+
+    def __init__(self, input_size=128):
+        from muse_tf.models.inception import fid_inception
+
+        inception = fid_inception(input_size=None)
+        blocks = [layer for layer in inception.layers
+                  if isinstance(layer, keras.layers.Concatenate)]
+        self.model = keras.Model(
+            inception.input, [blocks[i].output for i in self.BLOCKS],
+            name="perceptual_features")
+        self.model.trainable = False
+        self.input_size = input_size
+
+    def __call__(self, images, reconstructions):
+        """float [B, H, W, 3] in [-1, 1] each -> scalar float32."""
+        both = tf.image.resize(
+            tf.concat([tf.cast(images, tf.float32),
+                       tf.cast(reconstructions, tf.float32)], axis=0),
+            [self.input_size, self.input_size])
+        distances = []
+        for features in self.model(both):
+            features = tf.math.l2_normalize(tf.cast(features, tf.float32),
+                                            axis=-1, epsilon=1e-10)
+            real, fake = tf.split(features, 2)
+            distances.append(tf.reduce_mean(tf.reduce_sum(
+                tf.square(real - fake), axis=-1)))
+        return tf.add_n(distances) / len(distances)

@@ -185,11 +185,13 @@ class _Builder:
         return self(module.net, x)
 
 
-def fid_inception(path=None):
+def fid_inception(path=None, input_size=INPUT_SIZE):
     """The FID InceptionV3 as a Keras model: [B, 299, 299, 3] in [-1, 1)
-    -> pool_3 features [B, 2048]."""
+    -> pool_3 features [B, 2048]. `input_size=None` leaves the spatial size
+    open, for reading its inner blocks at other sizes (the perceptual
+    loss); only 299 reaches pool_3's 8x8 window."""
     with zipfile.ZipFile(path or archive_path()) as archive:
-        images = keras.Input([INPUT_SIZE, INPUT_SIZE, 3])
+        images = keras.Input([input_size, input_size, 3])
         features = _Builder(archive)(_read_tree(archive), images)
     return keras.Model(images, features, name="fid_inception")
 

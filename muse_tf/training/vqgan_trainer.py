@@ -1,10 +1,12 @@
-"""VQGAN training step: reconstruction + codebook/commitment + adversarial.
+"""VQGAN training step: reconstruction + codebook/commitment + adversarial
+(+ perceptual).
 
 Muse trains its VQGAN with reconstruction, perceptual (0.05) and adversarial
-(0.1) losses (docs/design.md §2). The perceptual loss needs ImageNet VGG
-weights, which no package this project can install ships, so it is left out;
-the reconstruction loss is L1 as in taming-transformers, which keeps edges
-sharper than L2 without it. The discriminator joins after `disc_start`
+(0.1) losses (docs/design.md §2). Its perceptual loss needs ImageNet VGG
+weights, which no package this project can install ships; with
+`perceptual_weight` the step adds `losses.PerceptualLoss` on the bundled
+FID Inception's features instead. The reconstruction loss is L1 as in
+taming-transformers, which keeps edges sharper than L2. The discriminator joins after `disc_start`
 steps, once reconstructions are meaningful, and uses the hinge loss.
 
 Distribution (`replicated.py`): each replica's losses are means over its
@@ -41,6 +43,7 @@ class VQGANTrainConfig:
     disc_start: int = 2000
     disc_channels: int = 64
     clipnorm: float = 1.0
+    perceptual_weight: float = 0.0  # 0: no perceptual loss.
     # Muse's decoder fine-tuning (docs/design.md §2): train only the decoder
     # (and discriminator); the encoder and codebook, and so the tokens the
     # transformers know, stay fixed.
@@ -65,6 +68,8 @@ class VQGANTrainer(ReplicatedTrainer):
                                                     name="discriminator")
             self.discriminator(tf.zeros([1, config.image_size,
                                          config.image_size, 3]))
+            self.perceptual = (losses.PerceptualLoss()
+                               if tc.perceptual_weight else None)
 
             self.learning_rate = OncePerStep(
                 keras.optimizers.schedules.CosineDecay(
@@ -103,9 +108,12 @@ class VQGANTrainer(ReplicatedTrainer):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             recon, ids, quantizer_loss = self.vqgan(images, training=True)
             reconstruction_loss = tf.reduce_mean(tf.abs(images - recon))
+            perceptual_loss = (self.perceptual(images, recon)
+                               if self.perceptual else tf.constant(0.0))
             fake_logits = self.discriminator(recon)
             generator_loss = losses.generator_adversarial_loss(fake_logits)
             total = (reconstruction_loss + quantizer_loss
+                     + tc.perceptual_weight * perceptual_loss
                      + use_gan * tc.adversarial_weight * generator_loss)
             real_logits = self.discriminator(images)
             disc_loss = losses.hinge_discriminator_loss(
@@ -123,13 +131,14 @@ class VQGANTrainer(ReplicatedTrainer):
         shares = {"loss/total": total,
                   "loss/reconstruction": reconstruction_loss,
                   "loss/quantizer": quantizer_loss,
+                  "loss/perceptual": perceptual_loss,
                   "loss/generator_adversarial": generator_loss,
                   "loss/discriminator": disc_loss}
         return g_grads, d_grads, {k: v / replicas
                                   for k, v in shares.items()}, code_counts
 
     METRICS = ("loss/total", "loss/reconstruction", "loss/quantizer",
-               "loss/generator_adversarial", "loss/discriminator",
+               "loss/perceptual", "loss/generator_adversarial", "loss/discriminator",
                "codebook/used_in_batch", "learning_rate")
 
     def _replica_step(self, images):

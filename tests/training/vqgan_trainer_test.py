@@ -90,3 +90,37 @@ def test_mirrored_step_equals_one_device_step(tiny_config):
                                    err_msg=name)
     for a, b in zip(weights_a, weights_b):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_perceptual_loss_is_zero_on_equal_images_and_grows_with_damage():
+    from muse_tf.losses import PerceptualLoss
+
+    perceptual = PerceptualLoss()
+    rng = np.random.default_rng(0)
+    coarse = rng.uniform(-1, 1, [4, 8, 8, 3]).astype(np.float32)
+    images = tf.image.resize(coarse, [32, 32], method="nearest")
+    noisy = images + rng.normal(0, 0.02, images.shape).astype(np.float32)
+    blurred = tf.image.resize(tf.image.resize(images, [8, 8]), [32, 32])
+    assert float(perceptual(images, images)) == 0.0
+    assert 0 < float(perceptual(images, noisy)) < float(
+        perceptual(images, blurred))
+
+
+@pytest.mark.slow
+def test_a_step_with_the_perceptual_loss_adds_it_to_the_total(tiny_config):
+    c = tiny_config.vqgan
+    trainer = VQGANTrainer(c, VQGANTrainConfig(
+        learning_rate=3e-3, warmup_steps=1, disc_start=10**9,
+        disc_channels=8, perceptual_weight=0.25))
+    images = tf.image.resize(np.random.default_rng(1).uniform(
+        -1, 1, [2, 4, 4, 3]).astype(np.float32), [c.image_size] * 2)
+    batches = iter(trainer.distribute(
+        tf.data.Dataset.from_tensors(images).repeat()))
+    metrics = [trainer.train_steps(batches) for _ in range(2)]
+    assert all(float(m["loss/perceptual"]) > 0 for m in metrics)
+    # The total holds the weighted perceptual loss.
+    m = metrics[-1]
+    np.testing.assert_allclose(
+        float(m["loss/total"]),
+        float(m["loss/reconstruction"]) + float(m["loss/quantizer"])
+        + 0.25 * float(m["loss/perceptual"]), rtol=1e-5)

@@ -72,6 +72,9 @@ def add_arguments(parser):
     parser.add_argument("--disc-start", type=int, default=1500,
                         help="step at which the adversarial loss starts "
                         "(default 1500)")
+    parser.add_argument("--perceptual-weight", type=float, default=0.0,
+                        help="weight of the perceptual loss on the FID "
+                        "Inception's features (default 0: none)")
     parser.add_argument("--disc-channels", type=int, default=32,
                         help="width of the PatchGAN discriminator "
                         "(default 32)")
@@ -120,6 +123,7 @@ def run(args):
     trainer = VQGANTrainer(config, VQGANTrainConfig(
         learning_rate=args.learning_rate, decay_steps=args.num_steps,
         disc_start=args.disc_start, disc_channels=args.disc_channels,
+        perceptual_weight=args.perceptual_weight,
         decoder_only=args.stage == "large_decoder"), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
