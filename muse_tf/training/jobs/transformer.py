@@ -73,7 +73,8 @@ def prepare_tokens(args, model_config, text_encoder):
         return args.tokens
     directory = os.path.join(args.workdir, "tokens")
     vqgan, low_res_vqgan = stage_vqgans(args, model_config)
-    encoders = [vqgan] + [e for e in (text_encoder, low_res_vqgan) if e]
+    encoders = [vqgan] + [e for e in (text_encoder, low_res_vqgan)
+                          if e is not None]
     condition = (model_config.text or model_config.classes).to_dict()
     key = pretokenize.fingerprint(
         source_signature(args.data, args.data_dir), args.image_key,

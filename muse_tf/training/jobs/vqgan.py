@@ -66,7 +66,7 @@ def stage_config(preset, preset_name, stage):
 
 def add_arguments(parser):
     flags.add_run_arguments(parser, num_steps=3000, batch_size=16,
-                                checkpoint_every=250)
+                            checkpoint_every=250)
     parser.add_argument("--learning-rate", type=float, default=2e-4,
                         help="peak learning rate (warm-up, cosine decay)")
     parser.add_argument("--disc-start", type=int, default=1500,
