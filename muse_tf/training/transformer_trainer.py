@@ -139,12 +139,18 @@ class TransformerTrainer(ReplicatedTrainer):
         text_mask = tf.where(drop[:, None], self.null_mask, text_mask)
         return text_states, text_mask
 
-    def logits(self, inputs, batch, seed, rows):
-        """The model's logits for masked `inputs` under the batch's
-        condition, dropped for some examples (`seed`, `rows`)."""
+    def dropped_condition(self, batch, seed, rows):
+        """`batch` with the condition of a random 10% of its examples
+        replaced by the null one (`seed`, `rows` as in `mask_batch`)."""
         text_states, text_mask = self.drop_condition(
             batch["text_states"], batch["text_mask"], seed, rows)
-        return self.model(inputs, text_states, text_mask, training=True)
+        return {**batch, "text_states": text_states, "text_mask": text_mask}
+
+    def logits(self, inputs, batch, training):
+        """The model's logits for masked `inputs` under the batch's
+        condition."""
+        return self.model(inputs, batch["text_states"], batch["text_mask"],
+                          training=training)
 
     def _gradients(self, batch, first_row, global_batch):
         """One replica's rows of a global batch -> (gradients of the summed
@@ -155,7 +161,9 @@ class TransformerTrainer(ReplicatedTrainer):
         rows = (first_row, global_batch)
         inputs, mask = self.mask_batch(batch["tokens"], seeds[0], rows)
         with tf.GradientTape() as tape:
-            logits = self.logits(inputs, batch, seeds[1], rows)
+            logits = self.logits(
+                inputs, self.dropped_condition(batch, seeds[1], rows),
+                training=True)
             loss_sum = losses.masked_token_loss(
                 logits, batch["tokens"], mask,
                 self.train_config.label_smoothing, reduction="sum")
@@ -168,6 +176,33 @@ class TransformerTrainer(ReplicatedTrainer):
         return tape.gradient(loss_sum, variables), stats
 
     METRICS = ("loss/masked_token", "accuracy/masked_token", "learning_rate")
+
+    def masked_accuracy(self, dataset):
+        """Masked-token accuracy on `dataset` (a fixed set of global
+        batches, e.g. a subset of the training tokens): batch i's masks
+        come from a seed fixed by i, no condition is dropped and dropout
+        is off, so successive calls measure the same task and say when
+        training has stopped improving."""
+        if not hasattr(self, "_eval_counts"):
+            self._eval_counts = tf.function(self._replica_eval_counts)
+        counts = tf.zeros([2])
+        for index, batch in enumerate(self.distribute(dataset)):
+            counts += self.strategy.experimental_local_results(
+                self.strategy.run(self._eval_counts,
+                                  args=(batch, tf.constant(index))))[0]
+        return float(counts[0] / tf.maximum(counts[1], 1.0))
+
+    def _replica_eval_counts(self, batch, index):
+        """[correct, masked] counts of a global batch, all-reduced."""
+        rows = replica_rows(batch["tokens"].shape[0])
+        seed = tf.stack([index, self.train_config.seed + 1])
+        inputs, mask = self.mask_batch(batch["tokens"], seed, rows)
+        logits = self.logits(inputs, batch, training=False)
+        correct = tf.equal(tf.argmax(logits, -1, tf.int32), batch["tokens"])
+        weights = tf.cast(mask, tf.float32)
+        return all_reduce_sum(tf.stack([
+            tf.reduce_sum(tf.cast(correct, tf.float32) * weights),
+            tf.reduce_sum(weights)]))
 
     def _replica_step(self, batch):
         local_batch = batch["tokens"].shape[0]
@@ -192,11 +227,9 @@ class SuperResTrainer(TransformerTrainer):
     def build_model(self, config: SuperResConfig):
         return MuseSuperRes(config, name="super_res")
 
-    def logits(self, inputs, batch, seed, rows):
-        text_states, text_mask = self.drop_condition(
-            batch["text_states"], batch["text_mask"], seed, rows)
-        return self.model(inputs, text_states, text_mask,
-                          batch["low_res_tokens"], training=True)
+    def logits(self, inputs, batch, training):
+        return self.model(inputs, batch["text_states"], batch["text_mask"],
+                          batch["low_res_tokens"], training=training)
 
 
 class ClassConditionalTrainer(TransformerTrainer):
@@ -214,8 +247,11 @@ class ClassConditionalTrainer(TransformerTrainer):
         return ClassConditionalTransformer(config, self.num_classes,
                                            name="class_transformer")
 
-    def logits(self, inputs, batch, seed, rows):
+    def dropped_condition(self, batch, seed, rows):
         class_ids = batch["class_id"]
         drop = self.dropped(tf.shape(class_ids)[0], seed, rows)
-        class_ids = tf.where(drop, self.model.null_class_id, class_ids)
-        return self.model(inputs, class_ids, training=True)
+        return {**batch, "class_id": tf.where(
+            drop, self.model.null_class_id, class_ids)}
+
+    def logits(self, inputs, batch, training):
+        return self.model(inputs, batch["class_id"], training=training)

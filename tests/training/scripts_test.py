@@ -183,10 +183,12 @@ def test_transformer_job_trains_on_token_shards_samples_and_exports(
                    "--vqgan", vqgan_run[0], "--num-steps", "6",
                    "--checkpoint-every", "2", "--keep-checkpoints", "0",
                    "--summary-every", "2", "--sample-every", "3",
+                   "--eval-every", "3", "--eval-examples", "8",
                    "--steps-per-call", "2", "--model-dir", model_dir))
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
     assert {"loss/masked_token", "learning_rate", "samples",
+            "eval/masked_token_accuracy",
             "throughput/examples_per_second"} <= tensorboard_tags(workdir)
     generated = MusePipeline.from_pretrained(model_dir)(["a red square"],
                                                         seed=0)

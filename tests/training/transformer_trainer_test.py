@@ -47,6 +47,19 @@ def test_training_lowers_masked_token_loss(tiny_config):
     assert "HloModule" in compiled(stage="hlo")
 
 
+def test_masked_accuracy_on_a_fixed_subset_is_repeatable_and_rises(
+        tiny_config):
+    trainer = _trainer(tiny_config, learning_rate=3e-3, warmup_steps=1)
+    subset = _batches(tiny_config).take(3)
+    before = trainer.masked_accuracy(subset)
+    assert before == trainer.masked_accuracy(subset)  # Same masks.
+    batches = iter(trainer.distribute(_batches(tiny_config)))
+    for _ in range(30):
+        trainer.train_steps(batches)
+    after = trainer.masked_accuracy(subset)
+    assert 0.0 <= before < 0.2 and after > 0.5
+
+
 def test_masking_matches_the_sampled_rates(tiny_config):
     trainer = _trainer(tiny_config)
     tokens = tf.zeros([64, tiny_config.transformer.sequence_length], tf.int32)

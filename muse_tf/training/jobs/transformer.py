@@ -25,6 +25,7 @@ import dataclasses
 import os
 
 import tensorflow as tf
+import tqdm
 
 from muse_tf import model_dir
 from muse_tf.conditioning import Condition, TextConditioner
@@ -199,6 +200,27 @@ def write_model_dir(args, model_config, trainer):
     print(f"wrote model directory {args.model_dir}")
 
 
+def accuracy_hook(args, trainer, records, metadata):
+    """A hook that logs the masked-token accuracy on the shards' first
+    --eval-examples examples (whole global batches of them)."""
+    if args.eval_examples < args.batch_size:
+        raise ValueError(f"--eval-examples {args.eval_examples} is less "
+                         f"than a batch ({args.batch_size})")
+    subset = records.take(args.eval_examples).batch(
+        args.batch_size, drop_remainder=True).map(
+            lambda batch: pretokenize.parse_token_batch(batch, metadata)
+        ).cache()
+    count = args.eval_examples // args.batch_size * args.batch_size
+
+    def log_accuracy(step):
+        accuracy = trainer.masked_accuracy(subset)
+        tf.summary.scalar("eval/masked_token_accuracy", accuracy, step=step)
+        tqdm.tqdm.write(f"step {step}: masked-token accuracy {accuracy:.4f} "
+                        f"on {count} training examples")
+
+    return log_accuracy
+
+
 def add_arguments(parser):
     flags.add_run_arguments(parser, num_steps=2000, batch_size=64,
                             checkpoint_every=100)
@@ -220,6 +242,15 @@ def add_arguments(parser):
                         help="peak learning rate (warm-up, cosine decay)")
     parser.add_argument("--warmup-steps", type=int, default=200,
                         help="linear warm-up steps (default 200)")
+    parser.add_argument("--eval-every", type=int, default=0,
+                        help="steps between measurements of the masked-token "
+                        "accuracy on a fixed subset of the training tokens "
+                        "(TensorBoard eval/masked_token_accuracy; the run "
+                        "has learned what it can when it stops rising; "
+                        "default 0: never)")
+    parser.add_argument("--eval-examples", type=int, default=1024,
+                        help="--eval-every: the first this many examples of "
+                        "the token shards (default 1024)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="only make the token shards")
     parser.add_argument("--init-from", default=None,
@@ -305,8 +336,11 @@ def run(args):
     if args.export_only:
         flags.restore_for_export(args, trainer)
     else:
-        flags.train(args, trainer, make_batches,
-                    sample_hooks(args, model_config, trainer, text_encoder,
-                                 records, metadata))
+        hooks = sample_hooks(args, model_config, trainer, text_encoder,
+                             records, metadata)
+        if args.eval_every:
+            hooks.append((args.eval_every, accuracy_hook(
+                args, trainer, records, metadata)))
+        flags.train(args, trainer, make_batches, hooks)
     if args.model_dir:
         write_model_dir(args, model_config, trainer)
