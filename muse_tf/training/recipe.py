@@ -142,9 +142,11 @@ def run(steps, workdir, only=(), dry_run=False, data_dir=None):
     for recipe_step in steps:
         if only and recipe_step.name not in only:
             continue
+        parser, module = job_parser(
+            recipe_step.job, f"step {recipe_step.name}",
+            one_line_errors=True)
         if data_dir and "data_dir" not in recipe_step.options and (
-                "--data-dir" in job_parser(recipe_step.job, "")[0]
-                ._option_string_actions):
+                "--data-dir" in parser._option_string_actions):
             recipe_step = dataclasses.replace(recipe_step, options={
                 **recipe_step.options, "data_dir": data_dir})
         line = command(recipe_step, workdir)
@@ -159,9 +161,6 @@ def run(steps, workdir, only=(), dry_run=False, data_dir=None):
                     continue
         print(f"step {recipe_step.name}: {line}", flush=True)
         start = time.monotonic()
-        parser, module = job_parser(
-            recipe_step.job, f"step {recipe_step.name}",
-            one_line_errors=True)
         module.run(parser.parse_args(recipe_step.argv(workdir)))
         print(f"step {recipe_step.name}: done in "
               f"{time.monotonic() - start:.0f} s", flush=True)

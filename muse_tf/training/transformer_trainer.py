@@ -101,6 +101,7 @@ class TransformerTrainer(ReplicatedTrainer):
             optimizer=self.optimizer)
         self._local_gradients = tf.function(self._gradients,
                                             jit_compile=tc.jit_compile)
+        self._eval_counts = tf.function(self._replica_eval_counts)
         self._build_step_loop()
 
     def mask_batch(self, tokens, seed, rows=None):
@@ -183,8 +184,6 @@ class TransformerTrainer(ReplicatedTrainer):
         come from a seed fixed by i, no condition is dropped and dropout
         is off, so successive calls measure the same task and say when
         training has stopped improving."""
-        if not hasattr(self, "_eval_counts"):
-            self._eval_counts = tf.function(self._replica_eval_counts)
         counts = tf.zeros([2])
         for index, batch in enumerate(self.distribute(dataset)):
             counts += self.strategy.experimental_local_results(

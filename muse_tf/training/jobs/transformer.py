@@ -57,7 +57,8 @@ def trained_component(config, stage):
 def stage_vqgans(args, model_config):
     """(VQGAN whose tokens the stage predicts, low-res VQGAN or None)."""
     if args.vqgan is None:
-        raise ValueError("--vqgan is needed to make the token shards")
+        raise ValueError("--vqgan is needed to make the token shards or a "
+                         "model directory")
     base, _ = load_vqgan(model_config.vqgan, args.vqgan)
     if args.stage == "base":
         return base, None
@@ -67,13 +68,13 @@ def stage_vqgans(args, model_config):
                       "high_res")[0], base
 
 
-def prepare_tokens(args, model_config, text_encoder):
+def prepare_tokens(args, model_config, text_encoder, vqgans):
     """Makes WORKDIR/tokens unless it is up to date; returns its path (or
-    --tokens, used as it is)."""
+    --tokens, used as it is). `vqgans`: `stage_vqgans`."""
     if args.tokens:
         return args.tokens
     directory = os.path.join(args.workdir, "tokens")
-    vqgan, low_res_vqgan = stage_vqgans(args, model_config)
+    vqgan, low_res_vqgan = vqgans
     encoders = [vqgan] + [e for e in (text_encoder, low_res_vqgan)
                           if e is not None]
     condition = (model_config.text or model_config.classes).to_dict()
@@ -111,14 +112,13 @@ def _sample_captions(records, metadata):
 
 
 def sample_hooks(args, model_config, trainer, text_encoder, records,
-                 metadata):
+                 metadata, vqgans):
     """TensorBoard sample grids every --sample-every steps: for a class
     model, one image per class; for a text base model, images for fixed
     captions; for super-res, fixed images' low-res tokens made high-res
     (rows: low-res, super-res, original)."""
-    if args.vqgan is None:
+    if vqgans is None:
         return []
-    vqgans = stage_vqgans(args, model_config)
     if model_config.classes is not None:
         pipe = MusePipeline(model_config, {"class_transformer": trainer.model,
                                            "vqgan": vqgans[0]})
@@ -171,9 +171,9 @@ def sample_hooks(args, model_config, trainer, text_encoder, records,
     return [(args.sample_every, log_samples)]
 
 
-def write_model_dir(args, model_config, trainer):
+def write_model_dir(args, model_config, trainer, vqgans):
     """Writes --model-dir; a super-res stage joins the base model that is
-    already there into one cascade directory."""
+    already there into one cascade directory. `vqgans`: `stage_vqgans`."""
     name = trained_component(model_config, args.stage)
     if args.stage == "base":
         # A base model alone, unless the directory already holds a
@@ -185,18 +185,14 @@ def write_model_dir(args, model_config, trainer):
             model_dir.save(
                 args.model_dir,
                 dataclasses.replace(model_config, super_res=None),
-                {name: trainer.model,
-                 "vqgan": load_vqgan(model_config.vqgan, args.vqgan)[0]})
+                {name: trainer.model, "vqgan": vqgans[0]})
     else:
         if not model_dir.is_model_dir(args.model_dir):
             raise ValueError(f"--model-dir {args.model_dir} must hold the "
                              "base model the super-res stage joins")
         model_dir.add_component(args.model_dir, name, trainer.model,
                                 config=model_config)
-        model_dir.add_component(
-            args.model_dir, "high_res_vqgan",
-            load_vqgan(model_config.super_res.vqgan, args.high_res_vqgan,
-                       "high_res")[0])
+        model_dir.add_component(args.model_dir, "high_res_vqgan", vqgans[0])
     print(f"wrote model directory {args.model_dir}")
 
 
@@ -294,6 +290,12 @@ def run(args):
         raise ValueError(f"--stage {args.stage}: preset {args.preset!r} is "
                          "class-conditional, with a base stage only")
 
+    # The frozen VQGANs, loaded once: the shards, the sample grids and the
+    # model directory use them; with ready --tokens and no --model-dir
+    # they are optional (no sample grids then).
+    vqgans = (stage_vqgans(args, model_config)
+              if args.vqgan or not args.tokens or args.model_dir else None)
+
     # === Data: token shards, made once (a snapshot needs none) ===
     text_encoder = (build_text_encoder(model_config.text)
                     if model_config.text else None)
@@ -303,7 +305,7 @@ def run(args):
             states, mask = text_encoder(tf.constant([""]))
             null_text = states.numpy(), mask.numpy().astype(bool)
     else:
-        tokens_dir = prepare_tokens(args, model_config, text_encoder)
+        tokens_dir = prepare_tokens(args, model_config, text_encoder, vqgans)
         if args.prepare_only:
             return
         records, metadata, null_text = pretokenize.read_token_shards(
@@ -337,10 +339,10 @@ def run(args):
         flags.restore_for_export(args, trainer)
     else:
         hooks = sample_hooks(args, model_config, trainer, text_encoder,
-                             records, metadata)
+                             records, metadata, vqgans)
         if args.eval_every:
             hooks.append((args.eval_every, accuracy_hook(
                 args, trainer, records, metadata)))
         flags.train(args, trainer, make_batches, hooks)
     if args.model_dir:
-        write_model_dir(args, model_config, trainer)
+        write_model_dir(args, model_config, trainer, vqgans)
