@@ -39,7 +39,10 @@ setuptools.setup(
     # sentence-transformers, which would pull several GB of CUDA torch.
     # pytest 9's structured node ids silently undo xdist's --dist loadgroup
     # (pytest-xdist issue 1386): every xdist_group would be split.
-    extras_require={"test": ["pytest==8.4.2", "pytest-xdist==3.8.0"],
+    extras_require={"test": ["pytest==8.4.2", "pytest-xdist==3.8.0",
+                             "msgpack==1.2.4"],
+                    # Reads Flax checkpoints (`muse-tf convert maskgit`).
+                    "convert": ["msgpack==1.2.4"],
                     # Reads TensorFlow profiler traces (benchmarks/
                     # profile_generate.py; TensorBoard's profile plugin).
                     "bench": ["xprof==2.24.2"],

@@ -74,8 +74,6 @@ def _outpaint(args):
 
 def _edit(args):
     def edit(pipe, sampling):
-        if sampling["guidance_scale"] is None:
-            sampling["guidance_scale"] = EDIT.guidance_scale
         return pipe.edit(args.image, args.prompts, args.iterations,
                          **sampling)
 
@@ -146,6 +144,22 @@ def _export(args):
 
     path = export(args.model, args.out_dir, args.max_batch, args.max_steps)
     print(f"wrote SavedModel {path}")
+
+
+def _convert_maskgit(args):
+    from muse_tf.convert import maskgit
+
+    class_names = None
+    if args.class_names:
+        with open(args.class_names) as f:
+            class_names = [line.strip() for line in f if line.strip()]
+    config = maskgit.convert(args.tokenizer, args.transformer, args.output,
+                             class_names)
+    t, v = config.transformer, config.vqgan
+    print(f"wrote model directory {args.output}: {v.image_size} px, "
+          f"{t.image_tokens_per_side}x{t.image_tokens_per_side} tokens of "
+          f"{v.codebook_size} codes, {t.num_layers} layers of width "
+          f"{t.hidden_dim}, {config.classes.num_classes} classes")
 
 
 def add_export_arguments(parser):
@@ -397,6 +411,30 @@ def build_parser():
         "decode_tokens, inpaint and edit.")
     add_export_arguments(exp)
     exp.set_defaults(run=_export)
+
+    conv = sub.add_parser(
+        "convert", help="convert another implementation's released model",
+        description="Convert a released checkpoint into a model directory "
+        "that every verb takes (--model DIR).")
+    formats = conv.add_subparsers(dest="format", required=True)
+    mg = formats.add_parser(
+        "maskgit", help="google-research/maskgit's ImageNet models",
+        description="Convert MaskGIT's released tokenizer and class-"
+        "conditional transformer checkpoints (Flax files, e.g. "
+        "tokenizer_imagenet256_checkpoint and maskgit_imagenet256_checkpoint "
+        "from gs://maskgit-public/checkpoints/) into a model directory, "
+        "with the official architecture and decoding (16 steps, no "
+        "guidance) and ImageNet's class names. Needs msgpack: pip install "
+        "'muse-tf[convert]'.")
+    mg.add_argument("--tokenizer", required=True,
+                    help="the tokenizer (VQGAN) checkpoint file")
+    mg.add_argument("--transformer", required=True,
+                    help="the transformer checkpoint file")
+    mg.add_argument("output", help="model directory to write")
+    mg.add_argument("--class-names", default=None,
+                    help="a file of class names, one per line in label "
+                    "order (default: ImageNet's, for 1,000 classes)")
+    mg.set_defaults(run=_convert_maskgit)
 
     cli = sub.add_parser(
         "client", help="generate images with a model served by TF Serving",

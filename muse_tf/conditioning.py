@@ -17,6 +17,7 @@ on conditions alone and never ask "text or class?" again.
 Dimensions: B batch, T condition tokens, D condition width.
 """
 
+import difflib
 import re
 from typing import NamedTuple
 
@@ -60,34 +61,67 @@ def _slug(text):
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
+def _class_index(class_names):
+    """{slug: [ids]} of each class's whole name and, for names that list
+    synonyms ("tench, Tinca tinca"), of each synonym. A whole name is its
+    class's alone, even where it is another class's synonym too
+    ("cardigan": the jacket, not the Cardigan corgi)."""
+    whole, synonyms = {}, {}
+    for i, name in enumerate(class_names):
+        whole.setdefault(_slug(name), []).append(i)
+        for part in name.split(","):
+            if _slug(part):
+                synonyms.setdefault(_slug(part), []).append(i)
+    return {**synonyms, **whole}
+
+
+def _unknown_class(value, class_names, index):
+    """The message of an unknown class: every class when there are few,
+    the closest names when there are many (ImageNet has 1,000)."""
+    if len(class_names) <= 20:
+        known = ", ".join(f"{i} {n}" for i, n in enumerate(class_names))
+        return f"unknown class {value!r}; the classes are {known}"
+    close = difflib.get_close_matches(_slug(value), index, n=5)
+    hint = (" Closest: " + ", ".join(
+        f"{index[s][0]} {class_names[index[s][0]]}" for s in close)
+        if close else "")
+    return (f"unknown class {value!r}: not one of the model's "
+            f"{len(class_names)} class names nor an id in [0, "
+            f"{len(class_names)}).{hint}")
+
+
 def parse_class_ids(values, class_names, what="classes"):
-    """Class names ("sneaker", "Ankle boot", "ankle-boot") or ids (7, "7")
-    -> a list of ids in [0, len(class_names)), or a ValueError naming the
-    first one that is neither."""
+    """Class names ("sneaker", "Ankle boot", "ankle-boot", or one synonym
+    of a name that lists several, "Tinca tinca") or ids (7, "7") -> a list
+    of ids in [0, len(class_names)), or a ValueError naming the first one
+    that is neither or that names two classes."""
     if isinstance(values, (str, int)):
         values = [values]
     values = list(values)
     if not values:
         raise ValueError(f"{what} must be a non-empty list of class names "
                          "or ids")
-    slugs = [_slug(name) for name in class_names]
+    index = _class_index(class_names)
     ids = []
     for value in values:
         if isinstance(value, bool):
-            index = None
+            found = []
         elif isinstance(value, int):
-            index = value
+            found = [value]
         elif isinstance(value, str) and value.strip().isdigit():
-            index = int(value)
-        elif isinstance(value, str) and _slug(value) in slugs:
-            index = slugs.index(_slug(value))
+            found = [int(value)]
+        elif isinstance(value, str):
+            found = index.get(_slug(value), [])
         else:
-            index = None
-        if index is None or not 0 <= index < len(class_names):
+            found = []
+        if len(found) > 1:
             raise ValueError(
-                f"unknown class {value!r}; the classes are "
-                + ", ".join(f"{i} {n}" for i, n in enumerate(class_names)))
-        ids.append(index)
+                f"class {value!r} names {len(found)} classes: "
+                + "; ".join(f"{i} {class_names[i]}" for i in found)
+                + "; give its id or whole name")
+        if not found or not 0 <= found[0] < len(class_names):
+            raise ValueError(_unknown_class(value, class_names, index))
+        ids.append(found[0])
     return ids
 
 

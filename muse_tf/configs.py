@@ -27,6 +27,15 @@ class _Serializable:
                       for k, v in d.items()})
 
 
+ARCHITECTURES = ("muse", "maskgit")
+
+
+def _check_architecture(config):
+    if config.architecture not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {config.architecture!r}; "
+                         f"expected one of {ARCHITECTURES}")
+
+
 @dataclasses.dataclass(frozen=True)
 class VQGANConfig(_Serializable):
     """VQGAN tokenizer (docs/design.md §2): fully convolutional, no attention.
@@ -39,7 +48,9 @@ class VQGANConfig(_Serializable):
     colour specks a three-channel decoder leaves on grey images.
     `fsq_levels` (e.g. (8, 5, 5, 5)) replaces the learned codebook with
     finite scalar quantization: then `codebook_size` is their product and
-    `embedding_dim` their count.
+    `embedding_dim` their count. `architecture="maskgit"` is the released
+    MaskGIT tokenizer's (docs/design.md §9.5), for its converted
+    checkpoints.
     """
 
     image_size: int = 256
@@ -53,10 +64,15 @@ class VQGANConfig(_Serializable):
     decoder_res_blocks: int = 0
     grey: bool = False
     fsq_levels: tuple = ()
+    architecture: str = "muse"
 
     def __post_init__(self):
         if not self.channel_multipliers:
             raise ValueError("channel_multipliers must not be empty")
+        _check_architecture(self)
+        if self.architecture == "maskgit" and self.fsq_levels:
+            raise ValueError("MaskGIT's tokenizer has a learned codebook, "
+                             "not fsq_levels")
         if self.fsq_levels and (
                 self.codebook_size != math.prod(self.fsq_levels)
                 or self.embedding_dim != len(self.fsq_levels)):
@@ -90,7 +106,13 @@ class VQGANConfig(_Serializable):
 
 @dataclasses.dataclass(frozen=True)
 class TransformerConfig(_Serializable):
-    """Masked token transformer (docs/design.md §3)."""
+    """Masked token transformer (docs/design.md §3).
+
+    `architecture="maskgit"` is MaskGIT's released class-conditional
+    transformer (docs/design.md §9.3): BERT-style post-LayerNorm layers
+    with the class as a token of the sequence (so its condition width,
+    `text_dim`, is `hidden_dim`), for its converted checkpoints.
+    """
 
     codebook_size: int = 1024
     image_tokens_per_side: int = 16
@@ -100,15 +122,22 @@ class TransformerConfig(_Serializable):
     mlp_dim: int = 3072
     dropout: float = 0.1
     text_dim: int = 384  # all-MiniLM-L6-v2 width; the encoder is frozen.
+    architecture: str = "muse"
 
     def __post_init__(self):
         if self.hidden_dim % self.num_heads:
             raise ValueError(f"hidden_dim {self.hidden_dim} is not divisible "
                              f"by num_heads {self.num_heads}")
+        _check_architecture(self)
+        if self.architecture == "maskgit" and self.text_dim != self.hidden_dim:
+            raise ValueError("A maskgit transformer's class token is a token "
+                             f"of its sequence: text_dim ({self.text_dim}) "
+                             f"must be hidden_dim ({self.hidden_dim})")
 
     @property
     def mask_token_id(self) -> int:
-        # One past the last code, so VQGAN indices are used unshifted.
+        # One past the last code, so VQGAN indices are used unshifted (the
+        # maskgit architecture maps it to its own [MASK] row inside).
         return self.codebook_size
 
     @property
@@ -229,20 +258,26 @@ class StageInputs:
     num_steps: str
     guidance_scale: str
 
-    def rules(self, max_steps=None):
-        """Rules of the stage's settings; `max_steps` bounds a request."""
+    def rules(self, max_steps=None, guided=True):
+        """Rules of the stage's settings; `max_steps` bounds a request;
+        `guided=False` (a sampler that decodes without guidance) allows
+        only a guidance scale of 0."""
         def steps_hold(v):
             return (v >= 1) & (v <= max_steps) if max_steps else v >= 1
         bound = f" and <= {max_steps}" if max_steps else ""
-        return (Rule(self.num_steps, steps_hold, f"an integer >= 1{bound}"),
-                # NaN fails both comparisons, so it is caught too.
-                Rule(self.guidance_scale,
-                     lambda v: (v >= 0) & (v < math.inf),
-                     "a finite number >= 0"))
+        steps = Rule(self.num_steps, steps_hold, f"an integer >= 1{bound}")
+        if not guided:
+            return (steps, Rule(
+                self.guidance_scale, lambda v: v == 0,
+                "0: this model decodes without classifier-free guidance"))
+        # NaN fails both comparisons, so it is caught too.
+        return (steps, Rule(self.guidance_scale,
+                            lambda v: (v >= 0) & (v < math.inf),
+                            "a finite number >= 0"))
 
-    def check(self, num_steps, guidance_scale, max_steps=None):
+    def check(self, num_steps, guidance_scale, max_steps=None, guided=True):
         """Python check of one stage's settings (ValueError)."""
-        steps_rule, scale_rule = self.rules(max_steps)
+        steps_rule, scale_rule = self.rules(max_steps, guided)
         integer = (isinstance(num_steps, int)
                    and not isinstance(num_steps, bool))
         if not (integer and steps_rule.holds(num_steps)):
@@ -256,7 +291,9 @@ SUPER_RES_INPUTS = StageInputs("super_res_steps", "super_res_guidance_scale")
 
 # Mask schedules γ of MaskGIT's Table 3 (formulas in sampling/mask_schedule).
 SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
-GUIDANCE_SCHEDULES = ("linear", "constant")
+# "none": no classifier-free guidance, one forward pass per step (models
+# without an unconditional input, such as MaskGIT's released ones).
+GUIDANCE_SCHEDULES = ("linear", "constant", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +301,10 @@ class SamplerConfig(_Serializable):
     """Iterative parallel decoding (docs/design.md §5).
 
     Defaults follow Muse: 24 steps, guidance rising linearly over the steps;
-    MaskGIT's choice temperature 4.5.
+    MaskGIT's choice temperature 4.5. `inpaint_start_step` starts
+    inpainting and outpainting that far into the schedule (MaskGIT's
+    released box editing starts at step 2 of 12), so fewer tokens are
+    re-masked early around the known ones.
     """
 
     num_steps: int = 24
@@ -273,6 +313,7 @@ class SamplerConfig(_Serializable):
     choice_temperature: float = 4.5
     guidance_scale: float = 3.0
     guidance_schedule: str = "linear"
+    inpaint_start_step: int = 0
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -282,9 +323,18 @@ class SamplerConfig(_Serializable):
             raise ValueError(
                 f"Unknown guidance schedule {self.guidance_schedule!r}; "
                 f"expected one of {GUIDANCE_SCHEDULES}")
-        BASE_INPUTS.check(self.num_steps, self.guidance_scale)
+        BASE_INPUTS.check(self.num_steps, self.guidance_scale,
+                          guided=self.guided)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not 0 <= self.inpaint_start_step < self.num_steps:
+            raise ValueError("inpaint_start_step must be in [0, num_steps), "
+                             f"got {self.inpaint_start_step}")
+
+    @property
+    def guided(self) -> bool:
+        """Whether decoding runs classifier-free guidance."""
+        return self.guidance_schedule != "none"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,6 +424,10 @@ class ModelConfig(_Serializable):
                 "VQGAN token grid and transformer grid differ: "
                 f"{self.vqgan.tokens_per_side} vs "
                 f"{self.transformer.image_tokens_per_side}")
+        if self.transformer.architecture == "maskgit" and (
+                self.classes is None or self.super_res is not None):
+            raise ValueError("A maskgit transformer is class-conditional "
+                             "and has no super-res stage")
         if self.text is not None and (self.text.output_dim
                                       != self.transformer.text_dim):
             raise ValueError("Text encoder width and transformer text_dim "

@@ -28,15 +28,17 @@ TF Serving and `muse_tf.load` fill them in):
           (PNG/JPEG, S x S, nonzero = regenerate), then the inputs of
           serving_default) -> image_bytes, tokens
   edit(image_bytes string [B], the condition inputs, seed,
-       guidance_scale = 4.0, num_iterations int32 [] = 100, the later
-       stages' inputs) -> image_bytes, tokens (mask-free editing, Muse §3.3)
+       guidance_scale = 4.0 (0 for a model decoded without guidance),
+       num_iterations int32 [] = 100, the later stages' inputs)
+      -> image_bytes, tokens (mask-free editing, Muse §3.3)
 
 The `_bytes` suffix makes TF Serving's REST API return base64 (and take
 it). Bad input is an InvalidArgument error naming the problem, from the
 rules the Python API checks too (`configs.StageInputs.rules`): an empty
 batch, a batch over `max_batch`, steps outside [1, max_steps], a NaN or
-negative guidance scale, a negative condition batch of another size, a
-class id outside the model's classes, token ids outside the codebook; for
+negative guidance scale (any but 0 for a model decoded without guidance,
+which takes no negative condition either), a negative condition batch of
+another size, a class id outside the model's classes, token ids outside the codebook; for
 the editing signatures also an image or mask that is not a PNG/JPEG of the
 model's size, an empty mask, and not one image per condition. Prompts
 longer than the tokenizer window are truncated to it (`TextConfig.
@@ -123,9 +125,11 @@ class ServingModule(tf.Module):
         images = [("image_bytes", spec("image_bytes", tf.string, [None]),
                    None)]
         masks = [("mask_bytes", spec("mask_bytes", tf.string, [None]), None)]
+        edit_scale = (EDIT.guidance_scale if pipeline.stages[0].sampler.guided
+                      else 0.0)
         edit = condition + [
             (stage_inputs[0][1][0], stage_inputs[0][1][1],
-             tf.constant(EDIT.guidance_scale, tf.float32)),
+             tf.constant(edit_scale, tf.float32)),
             ("num_iterations", spec("num_iterations", tf.int32),
              tf.constant(EDIT.num_iterations, tf.int32))] + [
             x for s in stage_inputs[1:] for x in s]
@@ -199,6 +203,11 @@ class ServingModule(tf.Module):
                  batch]),
         ] + conditioner.assertions(inputs) + conditioner.assertions(negatives)
         stages = self.pipeline.stages
+        if not stages[0].sampler.guided:
+            checks.append(tf.debugging.Assert(
+                tf.equal(negative_batch, 0),
+                [(f"{self.negative_name} must be empty: this model decodes "
+                  "without classifier-free guidance")]))
         if edit:
             checks.append(tf.debugging.Assert(
                 (values["num_iterations"] >= 0)

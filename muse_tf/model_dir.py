@@ -30,7 +30,11 @@ import h5py
 import numpy as np
 
 from muse_tf.configs import ModelConfig
-from muse_tf.models.class_conditional import ClassConditionalTransformer
+from muse_tf.models.class_conditional import (
+    CLASS_TRANSFORMERS,
+    ClassConditionalTransformer,
+)
+from muse_tf.models.maskgit_transformer import MaskGITTransformer
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.models.vqgan import VQGAN
@@ -40,7 +44,9 @@ MANIFEST = "model.json"
 LEGACY_CONFIG = "config.json"
 LARGE_DECODER = "high_res_vqgan_large_decoder"
 _CLASSES = {cls.__name__: cls for cls in (
-    MuseTransformer, ClassConditionalTransformer, MuseSuperRes, VQGAN)}
+    MuseTransformer, ClassConditionalTransformer, MaskGITTransformer,
+    MuseSuperRes, VQGAN)}
+
 DECODERS = ("base", "large")
 
 
@@ -60,8 +66,9 @@ def components(config):
     `add_component`)."""
     parts = {"vqgan": (VQGAN, config.vqgan)}
     if config.classes is not None:
-        parts["class_transformer"] = (ClassConditionalTransformer,
-                                      config.transformer)
+        parts["class_transformer"] = (
+            CLASS_TRANSFORMERS[config.transformer.architecture],
+            config.transformer)
     else:
         parts["transformer"] = (MuseTransformer, config.transformer)
     if config.super_res is not None:
@@ -80,7 +87,7 @@ def _entries(config):
     entries = {}
     for name, (cls, part) in components(config).items():
         keras_config = {"config": part.to_dict(), "name": name}
-        if cls is ClassConditionalTransformer:
+        if name == "class_transformer":
             keras_config["num_classes"] = config.classes.num_classes
         entries[name] = _entry(cls, keras_config, name)
     return entries

@@ -71,7 +71,7 @@ class Stage:
 def _stages(config, components):
     """The cascade of `config` over built `components`."""
     base = components.get("transformer") or components[
-        "class_transformer"].transformer
+        "class_transformer"].decoding_model()
     stages = [Stage("base", base, components["vqgan"], config.sampler,
                     BASE_INPUTS)]
     if config.super_res is not None:
@@ -165,11 +165,15 @@ class MusePipeline(tf.Module):
                    starts=None):
         """Decodes stages `first`.. of the cascade: each from the [MASK]s
         of its start (default: all masked), conditioned on the previous
-        stage's `tokens` (None before the base stage). Returns the last
-        stage's tokens, int32 [B, L]."""
+        stage's `tokens` (None before the base stage). A given start (an
+        inpainting or outpainting) decodes from its sampler's
+        `inpaint_start_step`. Returns the last stage's tokens, int32
+        [B, L]."""
         for index in range(first, len(self.stages)):
             stage = self.stages[index]
             start = None if starts is None else starts[index]
+            start_step = 0 if start is None else (
+                stage.sampler.inpaint_start_step)
             if start is None:
                 start = tf.fill([tf.shape(condition.states)[0],
                                  stage.sequence_length], stage.mask_token_id)
@@ -178,7 +182,8 @@ class MusePipeline(tf.Module):
                 uncondition, sampling_settings.stage_seed(settings.seed,
                                                           index),
                 settings.stages[index],
-                extra_inputs=() if tokens is None else (tokens,))
+                extra_inputs=() if tokens is None else (tokens,),
+                start_step=start_step)
         return tokens
 
     def generate_graph(self, condition, uncondition, settings, starts=None):
@@ -245,7 +250,8 @@ class MusePipeline(tf.Module):
         base = edit_tokens(self.stages[0].transformer,
                            self.encode_images(images)[0], condition,
                            uncondition, settings.seed,
-                           settings.stages[0].guidance_scale, num_iterations)
+                           settings.stages[0].guidance_scale, num_iterations,
+                           guided=self.stages[0].sampler.guided)
         return self.run_stages(base, condition, uncondition, settings, 1)
 
     # === Python API ===
@@ -256,6 +262,9 @@ class MusePipeline(tf.Module):
         inputs = self.conditioner.parse(prompts)
         if negative_prompts is None:
             negatives = self.conditioner.null_inputs(len(inputs))
+        elif not self.stages[0].sampler.guided:
+            raise ValueError("this model decodes without classifier-free "
+                             "guidance, so a negative prompt has no effect")
         else:
             negatives = self.conditioner.parse(negative_prompts,
                                                "negative_prompts")
@@ -372,9 +381,12 @@ class MusePipeline(tf.Module):
             **settings))
 
     def edit_tokens(self, image, prompts, num_iterations=EDIT.num_iterations,
-                    negative_prompts=None, seed=0,
-                    guidance_scale=EDIT.guidance_scale, **settings):
+                    negative_prompts=None, seed=0, guidance_scale=None,
+                    **settings):
         """The final stage's tokens (numpy int32 [B, L]) of `edit`."""
+        if guidance_scale is None:
+            guidance_scale = (EDIT.guidance_scale
+                              if self.stages[0].sampler.guided else 0.0)
         if isinstance(num_iterations, bool) or not isinstance(
                 num_iterations, int) or num_iterations < 0:
             raise ValueError(f"num_iterations must be an integer >= 0, got "
@@ -387,13 +399,13 @@ class MusePipeline(tf.Module):
                           tf.constant(num_iterations, tf.int32)).numpy()
 
     def edit(self, image, prompts, num_iterations=EDIT.num_iterations,
-             negative_prompts=None, seed=0,
-             guidance_scale=EDIT.guidance_scale, **settings):
+             negative_prompts=None, seed=0, guidance_scale=None, **settings):
         """Mask-free editing (Muse §3.3): `num_iterations` rounds of
         re-masking a random 8% of the image's base tokens and resampling
         them (top-3, constant guidance `guidance_scale`) under each prompt;
         later stages then decode the result afresh. Muse's defaults: 100
-        rounds, guidance 4. Returns uint8 [B, S, S, 3]."""
+        rounds, guidance 4 (0 for a model decoded without guidance).
+        Returns uint8 [B, S, S, 3]."""
         return self.decode(self.edit_tokens(
             image, prompts, num_iterations, negative_prompts, seed,
             guidance_scale, **settings))

@@ -14,7 +14,8 @@ and its condition, either text (an (image, caption) pair):
                               outputs of order 1, well inside its range)
   text_mask    int64 [T]      1 for real word pieces, 0 for padding
   caption      bytes          the caption, for inspection
-or a class (an (image, label) pair):
+or a class (an (image, label) pair, or an image whose caption is its
+class's name or id):
   class_id     int64          the label
 
 beside `metadata.json` (shapes, example count, the condition, the key
@@ -39,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from muse_tf.conditioning import parse_class_ids
 from muse_tf.data.pipeline import downsample, to_model_range
 
 METADATA = "metadata.json"
@@ -104,19 +106,35 @@ def _once_per_image(encode):
     return encode_distinct
 
 
+def _class_ids(batch, class_names):
+    """A batch's class ids: its "label"s, or else its captions read as
+    class names or ids (so a captioned folder or TFDS dataset whose
+    caption is the class name trains a class model)."""
+    if "label" in batch:
+        ids = [int(label) for label in batch["label"].numpy()]
+        bad = [c for c in ids if not 0 <= c < len(class_names)]
+        if bad:
+            raise ValueError(f"labels must be in [0, {len(class_names)}), "
+                             f"got {bad[0]}")
+        return ids
+    return parse_class_ids([c.decode() for c in batch["caption"].numpy()],
+                           class_names, "captions")
+
+
 def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
-                       num_classes=None, batch_size=64,
+                       class_names=None, batch_size=64,
                        examples_per_shard=8192, low_res_vqgan=None):
     """Encodes `examples` into shards in `output_dir` (replacing what is
     there); returns the metadata. Text shards (`text_encoder`) read
     {"image": uint8 [S, S, 3], "caption": string}; class shards
-    (`num_classes`) read {"image", "label": int in [0, num_classes)}. With
+    (`class_names`) read {"image", "label": int in [0, classes)}, or
+    {"image", "caption": a class name or id}. With
     `low_res_vqgan` (super-res shards), each image is also downsampled to
     that VQGAN's image size (`downsample`, as the cascade's editing does)
     and encoded by it."""
-    if (text_encoder is None) == (num_classes is None):
+    if (text_encoder is None) == (class_names is None):
         raise ValueError("token shards hold text or class conditions: give "
-                         "a text encoder or a class count")
+                         "a text encoder or class names")
     encode_images = tf.function(_once_per_image(
         lambda images: vqgan.encode(to_model_range(images))))
     if low_res_vqgan is not None:
@@ -141,11 +159,7 @@ def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
                            batch["caption"][i].numpy())
                           for i in range(len(ids))]
         else:
-            conditions = [int(label) for label in batch["label"].numpy()]
-            bad = [c for c in conditions if not 0 <= c < num_classes]
-            if bad:
-                raise ValueError(f"labels must be in [0, {num_classes}), "
-                                 f"got {bad[0]}")
+            conditions = _class_ids(batch, class_names)
         for i in range(len(ids)):
             if count % examples_per_shard == 0:
                 if writer is not None:
@@ -169,7 +183,7 @@ def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
         metadata.update(condition="text", text_length=int(states.shape[1]),
                         text_dim=int(states.shape[2]))
     else:
-        metadata.update(condition="class", num_classes=int(num_classes))
+        metadata.update(condition="class", num_classes=len(class_names))
     if low_ids is not None:
         metadata["low_res_sequence_length"] = int(low_ids[0].size)
     with open(os.path.join(partial, METADATA), "w") as f:

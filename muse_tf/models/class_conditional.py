@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from muse_tf.configs import TransformerConfig
 from muse_tf.models.base import ExportedByMuseServing
+from muse_tf.models.maskgit_transformer import MaskGITTransformer
 from muse_tf.models.transformer import MuseTransformer
 
 
@@ -50,6 +51,11 @@ class ClassConditionalTransformer(ExportedByMuseServing, keras.Model):
     def null_class_id(self):
         return self.num_classes
 
+    def decoding_model(self):
+        """The model the decoding loops run: the MuseTransformer that
+        cross-attends to the class embedding."""
+        return self.transformer
+
     def condition(self, class_ids):
         """int32 [B] -> (states [B, 1, text_dim], mask bool [B, 1]): the
         condition the transformer cross-attends to."""
@@ -71,3 +77,8 @@ class ClassConditionalTransformer(ExportedByMuseServing, keras.Model):
         config = dict(config)
         return cls(TransformerConfig.from_dict(config.pop("config")),
                    **config)
+
+
+# The class-conditional transformer of each `TransformerConfig.architecture`.
+CLASS_TRANSFORMERS = {"muse": ClassConditionalTransformer,
+                      "maskgit": MaskGITTransformer}

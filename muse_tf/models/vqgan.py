@@ -3,6 +3,13 @@
 Fully convolutional, with no attention blocks, so any image size that the
 downsampling factor divides encodes. Images are float32 in [-1, 1].
 
+Two architectures (`VQGANConfig.architecture`): "muse", ours, and
+"maskgit", the released MaskGIT tokenizer exactly (docs/design.md §9.5),
+so its checkpoints load: residual blocks without conv biases and with the
+shortcut on the branch output, GroupNorm epsilon 1e-6, 2x2 average-pool
+downsampling, plain squared-l2 code lookup and pixels in [0, 1] (mapped
+from and to our [-1, 1] at the model's edge).
+
 Dimensions: B batch, H, W pixels, h, w token grid, D code embedding.
 """
 
@@ -14,6 +21,15 @@ from muse_tf.layers.res_block import ResBlock
 from muse_tf.layers.scalar_quantizer import FiniteScalarQuantizer
 from muse_tf.layers.vector_quantizer import VectorQuantizer
 from muse_tf.models.base import ExportedByMuseServing
+
+# Per architecture: the residual blocks' options, the GroupNorm epsilon,
+# how the encoder downsamples and whether its first conv has a bias.
+_ARCHITECTURES = {
+    "muse": {"shortcut": "input", "use_bias": True, "epsilon": 1e-3,
+             "downsample": "conv"},
+    "maskgit": {"shortcut": "output", "use_bias": False, "epsilon": 1e-6,
+                "downsample": "average"},
+}
 
 
 def _check_images(images):
@@ -27,28 +43,39 @@ class VQGANEncoder(keras.layers.Layer):
     """Images [B, H, W, 3] -> continuous codes [B, h, w, D]."""
 
     def __init__(self, base_channels, channel_multipliers, num_res_blocks,
-                 embedding_dim, **kwargs):
+                 embedding_dim, architecture="muse", **kwargs):
         super().__init__(**kwargs)
         self.base_channels = int(base_channels)
         self.channel_multipliers = tuple(channel_multipliers)
         self.num_res_blocks = int(num_res_blocks)
         self.embedding_dim = int(embedding_dim)
-        self.conv_in = keras.layers.Conv2D(self.base_channels, 3,
-                                           padding="same", name="conv_in")
+        self.architecture = architecture
+        options = _ARCHITECTURES[architecture]
+        block = {k: options[k] for k in ("shortcut", "use_bias", "epsilon")}
+        self.conv_in = keras.layers.Conv2D(
+            self.base_channels, 3, padding="same",
+            use_bias=options["use_bias"], name="conv_in")
         self.blocks = []
         for level, mult in enumerate(self.channel_multipliers):
             for i in range(self.num_res_blocks):
                 self.blocks.append(ResBlock(self.base_channels * mult,
-                                            name=f"res_{level}_{i}"))
-            if level < len(self.channel_multipliers) - 1:
+                                            name=f"res_{level}_{i}", **block))
+            if level == len(self.channel_multipliers) - 1:
+                continue
+            if options["downsample"] == "conv":
                 self.blocks.append(keras.layers.Conv2D(
                     self.base_channels * mult, 4, strides=2, padding="same",
                     name=f"down_{level}"))
+            else:
+                # "same" padding leaves padded cells out of the mean, as
+                # TensorFlow's (and MaskGIT's) average pooling does.
+                self.blocks.append(keras.layers.AveragePooling2D(
+                    2, padding="same", name=f"down_{level}"))
         width = self.base_channels * self.channel_multipliers[-1]
-        self.blocks += [ResBlock(width, name=f"mid_{i}")
+        self.blocks += [ResBlock(width, name=f"mid_{i}", **block)
                         for i in range(self.num_res_blocks)]
-        self.norm_out = keras.layers.GroupNormalization(min(32, width),
-                                                        name="norm_out")
+        self.norm_out = keras.layers.GroupNormalization(
+            min(32, width), epsilon=options["epsilon"], name="norm_out")
         self.conv_out = keras.layers.Conv2D(self.embedding_dim, 1,
                                             name="conv_out")
 
@@ -63,7 +90,8 @@ class VQGANEncoder(keras.layers.Layer):
         config.update(base_channels=self.base_channels,
                       channel_multipliers=self.channel_multipliers,
                       num_res_blocks=self.num_res_blocks,
-                      embedding_dim=self.embedding_dim)
+                      embedding_dim=self.embedding_dim,
+                      architecture=self.architecture)
         return config
 
 
@@ -73,22 +101,25 @@ class VQGANDecoder(keras.layers.Layer):
     `grey`, one drawn channel repeated three times."""
 
     def __init__(self, base_channels, channel_multipliers, num_res_blocks,
-                 grey=False, **kwargs):
+                 grey=False, architecture="muse", **kwargs):
         super().__init__(**kwargs)
         self.base_channels = int(base_channels)
         self.channel_multipliers = tuple(channel_multipliers)
         self.num_res_blocks = int(num_res_blocks)
         self.grey = bool(grey)
+        self.architecture = architecture
+        options = _ARCHITECTURES[architecture]
+        block = {k: options[k] for k in ("shortcut", "use_bias", "epsilon")}
         width = self.base_channels * self.channel_multipliers[-1]
         self.conv_in = keras.layers.Conv2D(width, 3, padding="same",
                                            name="conv_in")
-        self.blocks = [ResBlock(width, name=f"mid_{i}")
+        self.blocks = [ResBlock(width, name=f"mid_{i}", **block)
                        for i in range(self.num_res_blocks)]
         levels = list(enumerate(self.channel_multipliers))[::-1]
         for level, mult in levels:
             for i in range(self.num_res_blocks):
                 self.blocks.append(ResBlock(self.base_channels * mult,
-                                            name=f"res_{level}_{i}"))
+                                            name=f"res_{level}_{i}", **block))
             if level > 0:
                 # Nearest upsampling + conv avoids transposed-conv
                 # checkerboards.
@@ -99,7 +130,7 @@ class VQGANDecoder(keras.layers.Layer):
                     name=f"up_{level}"))
         self.norm_out = keras.layers.GroupNormalization(
             min(32, self.base_channels * self.channel_multipliers[0]),
-            name="norm_out")
+            epsilon=options["epsilon"], name="norm_out")
         self.conv_out = keras.layers.Conv2D(1 if self.grey else 3, 3,
                                             padding="same", name="conv_out")
 
@@ -114,7 +145,8 @@ class VQGANDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update(base_channels=self.base_channels,
                       channel_multipliers=self.channel_multipliers,
-                      num_res_blocks=self.num_res_blocks, grey=self.grey)
+                      num_res_blocks=self.num_res_blocks, grey=self.grey,
+                      architecture=self.architecture)
         return config
 
 
@@ -134,17 +166,19 @@ class VQGAN(ExportedByMuseServing, keras.Model):
         c = config
         self.encoder = VQGANEncoder(c.base_channels, c.channel_multipliers,
                                     c.num_res_blocks, c.embedding_dim,
-                                    name="encoder")
+                                    c.architecture, name="encoder")
         if c.fsq_levels:
             self.quantizer = FiniteScalarQuantizer(c.fsq_levels,
                                                    name="quantizer")
         else:
             self.quantizer = VectorQuantizer(
                 c.codebook_size, c.embedding_dim, c.commitment_cost,
+                distance="l2" if c.architecture == "maskgit" else "cosine",
                 name="quantizer")
         self.decoder = VQGANDecoder(c.decoder_base_channels,
                                     c.channel_multipliers,
                                     c.decoder_num_res_blocks, grey=c.grey,
+                                    architecture=c.architecture,
                                     name="decoder")
         self.build_for_size(c.image_size)
 
@@ -153,12 +187,26 @@ class VQGAN(ExportedByMuseServing, keras.Model):
         # sublayers have no shape-only build of their own.
         self(tf.zeros([1, image_size, image_size, 3]))
 
+    def _encoder_input(self, images):
+        """Our [-1, 1] pixels as the encoder's architecture takes them."""
+        if self.config.architecture == "maskgit":
+            return (images + 1.0) / 2.0
+        return images
+
+    def _decoder_output(self, codes):
+        """The decoder's pixels, float32, in our [-1, 1] (unclipped)."""
+        # float32 under a mixed_bfloat16 policy too: the losses compare
+        # reconstructions with float32 images.
+        images = tf.cast(self.decoder(codes), tf.float32)
+        if self.config.architecture == "maskgit":
+            return images * 2.0 - 1.0
+        return images
+
     def call(self, images, training=False):
         _check_images(images)
-        quantized, ids, loss = self.quantizer(self.encoder(images))
-        # float32 reconstructions under a mixed_bfloat16 policy too: the
-        # losses compare them with float32 images.
-        return tf.cast(self.decoder(quantized), tf.float32), ids, loss
+        quantized, ids, loss = self.quantizer(self.encoder(
+            self._encoder_input(images)))
+        return self._decoder_output(quantized), ids, loss
 
     def encode(self, images):
         """float [B, H, W, 3] in [-1, 1] -> int32 token ids [B, h, w]."""
@@ -169,7 +217,7 @@ class VQGAN(ExportedByMuseServing, keras.Model):
                                             or images.shape[2] % factor):
             raise ValueError(f"image height and width must be multiples of "
                              f"{factor}, got shape {images.shape}")
-        return self.quantizer(self.encoder(images))[1]
+        return self.quantizer(self.encoder(self._encoder_input(images)))[1]
 
     def decode(self, ids):
         """int [B, h, w] token ids -> float32 images [B, H, W, 3] in [-1, 1]."""
@@ -177,8 +225,8 @@ class VQGAN(ExportedByMuseServing, keras.Model):
         if ids.shape.rank != 3:
             raise ValueError(f"token ids must have shape [batch, height, "
                              f"width], got shape {ids.shape}")
-        images = self.decoder(self.quantizer.lookup(ids))
-        return tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0)
+        images = self._decoder_output(self.quantizer.lookup(ids))
+        return tf.clip_by_value(images, -1.0, 1.0)
 
     def get_config(self):
         return {"config": self.config.to_dict(), "name": self.name}

@@ -6,6 +6,7 @@ paying for `import tensorflow` when it only parses arguments.
 """
 
 import dataclasses
+import json
 import os
 
 from muse_tf.configs import (
@@ -186,5 +187,11 @@ def get_preset(name: str) -> Preset:
 
 
 def get_config(name: str) -> ModelConfig:
-    """The architecture of the preset called `name` (ValueError if none)."""
+    """The architecture of the preset called `name`, or of the model
+    directory at `name` (e.g. a converted model to fine-tune); a
+    ValueError if neither."""
+    manifest = os.path.join(name, "model.json")
+    if name not in PRESETS and os.path.isfile(manifest):
+        with open(manifest) as f:
+            return ModelConfig.from_dict(json.load(f)["config"])
     return get_preset(name).config

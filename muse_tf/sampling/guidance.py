@@ -13,8 +13,10 @@ def guidance_scale_at(step, num_steps, guidance_scale, schedule="linear"):
     """The guidance scale used at 0-based `step` of `num_steps`.
 
     "linear" rises from guidance_scale/T at the first step to guidance_scale
-    at the last; "constant" keeps it fixed.
+    at the last; "constant" keeps it fixed; "none" (no guidance) is 0.
     """
+    if schedule == "none":
+        return tf.constant(0.0)
     scale = tf.cast(guidance_scale, tf.float32)
     if schedule == "constant":
         return scale

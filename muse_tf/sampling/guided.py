@@ -1,7 +1,8 @@
 """Guided generation and editing loops over any masked transformer.
 
 Both run the condition and its unconditional twin (`conditioning.py`) as
-one doubled batch (classifier-free guidance, Muse §3.4). The model is a
+one doubled batch (classifier-free guidance, Muse §3.4), or the condition
+alone for a sampler without guidance (`SamplerConfig.guided`). The model is a
 `DecodesFromMemory` transformer: `model.attention_memory(states, mask,
 *extra_inputs)` once per call, then `model.logits_from_memory(tokens,
 memory)` every step. Extra inputs condition both halves alike (the
@@ -21,12 +22,18 @@ from muse_tf.sampling.guidance import guidance_scale_at, guided_logits
 from muse_tf.sampling.sampler import decode, sample_categorical
 
 
-def _guided_logits_fn(model, condition, uncondition, extra_inputs):
+def _guided_logits_fn(model, condition, uncondition, extra_inputs,
+                      guided=True):
     """f(tokens [B, L], scale) -> guided float32 logits [B, L, V].
 
     The attention memory of both halves is computed here, once, outside
-    the decoding loop: it does not depend on the image tokens.
+    the decoding loop: it does not depend on the image tokens. Unguided
+    (`guided=False`), only the condition runs and the scale is not used.
     """
+    if not guided:
+        memory = model.attention_memory(condition.states, condition.mask,
+                                        *extra_inputs)
+        return lambda tokens, scale: model.logits_from_memory(tokens, memory)
     both = concat(condition, uncondition)
     memory = model.attention_memory(
         both.states, both.mask, *[tf.concat([x, x], 0) for x in extra_inputs])
@@ -40,7 +47,7 @@ def _guided_logits_fn(model, condition, uncondition, extra_inputs):
 
 
 def generate_tokens(model, sampler, start, condition, uncondition, seed,
-                    settings, extra_inputs=()):
+                    settings, extra_inputs=(), start_step=0):
     """Parallel decoding of the [MASK] positions of `start`.
 
     Args:
@@ -54,11 +61,13 @@ def generate_tokens(model, sampler, start, condition, uncondition, seed,
       settings: a StageSettings (num_steps int32 [], guidance_scale
         float32 []).
       extra_inputs: tensors [B, ...] passed after the mask.
+      start_step: the decoding step to start from (`sampler.decode`).
 
     Returns:
       int32 [B, L] token ids.
     """
-    logits = _guided_logits_fn(model, condition, uncondition, extra_inputs)
+    logits = _guided_logits_fn(model, condition, uncondition, extra_inputs,
+                               sampler.guided)
 
     def tokens_to_logits(tokens, step):
         return logits(tokens, guidance_scale_at(
@@ -68,11 +77,13 @@ def generate_tokens(model, sampler, start, condition, uncondition, seed,
     return decode(tokens_to_logits, start, seed, num_steps=settings.num_steps,
                   mask_token_id=model.config.mask_token_id,
                   choice_temperature=sampler.choice_temperature,
-                  temperature=sampler.temperature, schedule=sampler.schedule)
+                  temperature=sampler.temperature, schedule=sampler.schedule,
+                  start_step=start_step)
 
 
 def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,
-                num_iterations, edit=EDIT, temperature=1.0, extra_inputs=()):
+                num_iterations, edit=EDIT, temperature=1.0, extra_inputs=(),
+                guided=True):
     """Mask-free editing (Muse §3.3): `num_iterations` rounds of re-masking
     a random `edit.remask_ratio` of the tokens and resampling them under
     the (new) condition, with constant guidance and top-k sampling, so the
@@ -83,6 +94,8 @@ def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,
       num_iterations: int32 []; 0 returns `tokens` unchanged.
       edit: an EditConfig (the share re-masked per round, Muse: 8%; top-k,
         Muse: 3, 0 = all).
+      guided: False for a model decoded without guidance (the scale is
+        then not used).
       Other arguments as `generate_tokens`.
 
     Returns:
@@ -94,7 +107,7 @@ def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,
     top_k = edit.top_k
     scale = tf.cast(guidance_scale, tf.float32)
     logits_of = _guided_logits_fn(model, condition, uncondition,
-                                  extra_inputs)
+                                  extra_inputs, guided)
     mask_token_id = model.config.mask_token_id
 
     def body(iteration, current):

@@ -2,7 +2,9 @@
 
 Each step predicts every position in one forward pass, samples the masked
 ones, and re-masks the least confident samples so that exactly
-⌊γ((t+1)/T)·N⌋ positions stay masked. Known tokens never change.
+⌊γ((t+1)/T)·N⌋ positions stay masked (MaskGIT's clamp keeps at least one
+masked until the end; the last step's samples are the output). Known
+tokens never change.
 
 Built for XLA/TPU: every shape is static, randomness is stateless from an
 explicit int32 [2] seed folded with the step, the loop is a tf.while_loop,
@@ -24,14 +26,17 @@ def masked_count_after_step(step, num_steps, initial_masked, num_unknown,
                             schedule="cosine"):
     """How many positions stay masked after 0-based `step`: int32 [B].
 
-    ⌊γ((t+1)/T)·N⌋, clamped so each step uncovers at least one token while
-    any is masked (T steps always finish) and never below zero.
+    ⌊γ((t+1)/T)·N⌋, clamped as MaskGIT's `parallel_decode` does to
+    max(1, min(unknown − 1, ·)): a step uncovers at least one token while
+    more than one is masked, and keeps one masked otherwise (the last
+    step's samples fill it). tests/sampling checks the counts against
+    the official decode's.
     """
     progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
     total = tf.cast(initial_masked, tf.float32)
     count = tf.cast(tf.floor(total * mask_ratio(progress, schedule, total)),
                     tf.int32)
-    return tf.maximum(0, tf.minimum(count, num_unknown - 1))
+    return tf.maximum(1, tf.minimum(count, num_unknown - 1))
 
 
 def sample_categorical(logits, seed):
@@ -106,15 +111,19 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
     # Ranks instead of a value cut-off: ties (e.g. log p = 0 for several
     # tokens once the noise has annealed) would otherwise mask fewer than
     # mask_len. argsort is stable and static-shaped, so XLA compiles it.
+    # Only unknown positions are re-masked (with none left, the clamp's
+    # one would otherwise fall on a known token).
     ranks = tf.argsort(tf.argsort(confidence, axis=-1, stable=True),
                        axis=-1, stable=True)
-    remask = ranks < mask_len[:, None]
+    remask = (ranks < mask_len[:, None]) & unknown
     return tf.where(remask, mask_token_id, sampled), sampled
 
 
 def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
-           choice_temperature=4.5, temperature=1.0, schedule="cosine"):
-    """Runs `num_steps` of parallel decoding from `tokens`.
+           choice_temperature=4.5, temperature=1.0, schedule="cosine",
+           start_step=0):
+    """Runs steps `start_step`.. `num_steps` − 1 of parallel decoding from
+    `tokens`.
 
     Args:
       tokens_to_logits: f(tokens int32 [B, L], step int32) -> float32
@@ -126,6 +135,8 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
         input; the loop's trip count may be dynamic under XLA).
       mask_token_id, choice_temperature, temperature, schedule: see
         `sampler_step`.
+      start_step: the first step (MaskGIT's box editing: 2 of 12); at most
+        num_steps − 1, so at least one step runs.
 
     Returns:
       int32 [B, L] tokens with no [MASK] left (known tokens unchanged).
@@ -147,7 +158,8 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
         return (step + 1, tf.ensure_shape(current, tokens.shape),
                 tf.ensure_shape(sampled, tokens.shape))
 
+    first = tf.minimum(tf.convert_to_tensor(start_step, tf.int32),
+                       num_steps - 1)
     _, _, sampled = tf.while_loop(
-        lambda step, *_: step < num_steps, body,
-        (tf.constant(0), tokens, tokens))
+        lambda step, *_: step < num_steps, body, (first, tokens, tokens))
     return sampled

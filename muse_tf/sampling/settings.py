@@ -63,7 +63,7 @@ def from_python(stages, seed=0, **given):
         scale = given.get(stage.inputs.guidance_scale)
         steps = stage.sampler.num_steps if steps is None else steps
         scale = stage.sampler.guidance_scale if scale is None else scale
-        stage.inputs.check(steps, scale)
+        stage.inputs.check(steps, scale, guided=stage.sampler.guided)
         per_stage.append(StageSettings(tf.constant(steps, tf.int32),
                                        tf.constant(scale, tf.float32)))
     return Settings(seed_pair(tf.constant(check_seed(seed), tf.int64)),
@@ -95,7 +95,9 @@ def assertions(stages, settings, max_steps):
     `from_python`, with `max_steps` bounding each stage's steps."""
     checks = []
     for stage, values in zip(stages, settings.stages):
-        for rule, value in zip(stage.inputs.rules(max_steps), values):
+        for rule, value in zip(stage.inputs.rules(max_steps,
+                                                  stage.sampler.guided),
+                               values):
             checks.append(tf.debugging.Assert(rule.holds(value),
                                               [rule.message]))
     return checks

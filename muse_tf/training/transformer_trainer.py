@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from muse_tf import losses
 from muse_tf.configs import SuperResConfig, TransformerConfig
-from muse_tf.models.class_conditional import ClassConditionalTransformer
+from muse_tf.models.class_conditional import CLASS_TRANSFORMERS
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
 from muse_tf.sampling.mask_schedule import random_mask, sample_mask_rate
@@ -232,8 +232,8 @@ class SuperResTrainer(TransformerTrainer):
 
 
 class ClassConditionalTrainer(TransformerTrainer):
-    """Trains a ClassConditionalTransformer (MaskGIT's class-conditional
-    mode). Batches: {"tokens" int32 [B, L], "class_id" int32 [B]}; a
+    """Trains a class-conditional transformer (MaskGIT's class-conditional
+    mode: ours, or MaskGIT's own architecture for a converted model). Batches: {"tokens" int32 [B, L], "class_id" int32 [B]}; a
     dropped example's class becomes the null class, whose embedding is
     learned."""
 
@@ -243,8 +243,8 @@ class ClassConditionalTrainer(TransformerTrainer):
         self._build_model_and_optimizer(config, train_config, strategy)
 
     def build_model(self, config):
-        return ClassConditionalTransformer(config, self.num_classes,
-                                           name="class_transformer")
+        cls = CLASS_TRANSFORMERS[config.architecture]
+        return cls(config, self.num_classes, name="class_transformer")
 
     def dropped_condition(self, batch, seed, rows):
         class_ids = batch["class_id"]

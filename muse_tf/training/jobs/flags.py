@@ -21,7 +21,10 @@ DEFAULT_DATA = "tfds:emoji_captions"
 def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     """Flags of every training job (job-specific defaults)."""
     parser.add_argument("--preset", default="emoji_64",
-                        help="model config preset (default emoji_64)")
+                        help="model config preset, or a model directory "
+                        "whose architecture to train (e.g. a converted "
+                        "model, with --init-from the same directory; "
+                        "default emoji_64)")
     parser.add_argument("--workdir", required=True,
                         help="checkpoints, TensorBoard logs and caches; "
                         "rerunning with the same workdir resumes")

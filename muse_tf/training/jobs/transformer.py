@@ -93,7 +93,7 @@ def prepare_tokens(args, model_config, text_encoder, vqgans):
         classes = model_config.classes
         metadata = pretokenize.write_token_shards(
             examples, vqgan, directory, key, text_encoder=text_encoder,
-            num_classes=classes and classes.num_classes,
+            class_names=classes and classes.class_names,
             low_res_vqgan=low_res_vqgan)
         print(f"wrote {metadata['num_examples']} examples to {directory} "
               f"({skipped.skipped} unreadable images skipped)")
