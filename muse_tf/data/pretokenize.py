@@ -117,8 +117,9 @@ def _class_ids(batch, class_names):
             raise ValueError(f"labels must be in [0, {len(class_names)}), "
                              f"got {bad[0]}")
         return ids
-    return parse_class_ids([c.decode() for c in batch["caption"].numpy()],
-                           class_names, "captions")
+    return parse_class_ids(
+        [c.decode() if isinstance(c, bytes) else int(c)
+         for c in batch["caption"].numpy()], class_names, "captions")
 
 
 def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,

@@ -7,6 +7,7 @@ import tensorflow as tf
 from muse_tf.data import pretokenize
 from muse_tf.data.pipeline import to_model_range
 from muse_tf.models.vqgan import VQGAN
+from muse_tf.presets import FASHION_MNIST_CLASSES
 
 CAPTIONS = ["a red square", "a green circle", "", "a blue star, Apple style",
             "a cat"]
@@ -87,3 +88,34 @@ def test_missing_or_empty_shards_are_value_errors(tiny_config, vqgan,
         pretokenize.write_token_shards(
             _examples(tiny_config).take(0), vqgan, str(tmp_path / "empty"),
             "k", text_encoder)
+
+
+def _class_examples(tiny_config, captions):
+    size = tiny_config.vqgan.image_size
+    return tf.data.Dataset.from_tensor_slices(
+        {"image": tf.zeros([len(captions), size, size, 3], tf.uint8),
+         "caption": captions})
+
+
+@pytest.mark.parametrize("captions", [
+    ["Trouser", "ankle boot", "9", "Bag"],
+    [1, 9, 9, 8],  # A TFDS integer label read as the caption.
+], ids=["names", "ids"])
+def test_class_shards_read_the_class_from_captions(tiny_config, vqgan,
+                                                   tmp_path, captions):
+    out = str(tmp_path / "tokens")
+    pretokenize.write_token_shards(_class_examples(tiny_config, captions),
+                                   vqgan, out, "k",
+                                   class_names=FASHION_MNIST_CLASSES)
+    records, metadata, _ = pretokenize.read_token_shards(out)
+    batch = pretokenize.parse_token_batch(
+        next(iter(records.batch(4))), metadata)
+    assert batch["class_id"].numpy().tolist() == [1, 9, 9, 8]
+
+
+def test_a_caption_that_names_no_class_is_a_value_error(tiny_config, vqgan,
+                                                        tmp_path):
+    with pytest.raises(ValueError, match="unknown class 'unicorn'"):
+        pretokenize.write_token_shards(
+            _class_examples(tiny_config, ["Bag", "unicorn"]), vqgan,
+            str(tmp_path / "tokens"), "k", class_names=FASHION_MNIST_CLASSES)
