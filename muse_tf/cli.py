@@ -153,8 +153,11 @@ def _convert_maskgit(args):
     if args.class_names:
         with open(args.class_names) as f:
             class_names = [line.strip() for line in f if line.strip()]
-    config = maskgit.convert(args.tokenizer, args.transformer, args.output,
-                             class_names)
+    config, unread = maskgit.convert(args.tokenizer, args.transformer,
+                                     args.output, class_names)
+    if unread:
+        print("not read (the official inference does not use them "
+              f"either): {', '.join(unread)}")
     t, v = config.transformer, config.vqgan
     print(f"wrote model directory {args.output}: {v.image_size} px, "
           f"{t.image_tokens_per_side}x{t.image_tokens_per_side} tokens of "

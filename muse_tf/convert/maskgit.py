@@ -39,14 +39,19 @@ _DROPOUT = 0.1  # maskgit_class_cond_config: for fine-tuning.
 
 
 def read_params(path, what):
-    """{name: array} of a checkpoint's `params` collection; anything else
-    in the file is a ValueError naming it."""
+    """({name: array} of a checkpoint's `params` collection, the names of
+    its other top-level collections). The official inference passes the
+    whole file to `Module.apply`, which reads `params` alone, so other
+    collections are left out here too (and reported); a file without
+    `params` is a ValueError."""
     flat = flax_checkpoint.read(path)
-    others = sorted(k for k in flat if not k.startswith("params/"))
-    if others:
-        raise ValueError(f"{what} {path} has an unexpected entry "
-                         f"{others[0]!r} (only 'params' is read)")
-    return {k[len("params/"):]: v for k, v in flat.items()}
+    params = {k[len("params/"):]: v for k, v in flat.items()
+              if k.startswith("params/")}
+    if not params:
+        raise ValueError(f"{what} {path} has no 'params' collection")
+    others = sorted({k.split("/")[0] for k in flat
+                     if not k.startswith("params/")})
+    return params, others
 
 
 def _get(params, name, what):
@@ -241,12 +246,14 @@ def convert_params(tokenizer_params, transformer_params, class_names=None):
 
 def convert(tokenizer_path, transformer_path, output, class_names=None):
     """Writes the model directory `output` from the two checkpoint files;
-    returns its ModelConfig."""
-    tokenizer = read_params(tokenizer_path, "tokenizer")
-    transformer = read_params(transformer_path, "transformer")
+    returns (its ModelConfig, the files' collections other than `params`,
+    which were not read)."""
+    tokenizer, tokenizer_others = read_params(tokenizer_path, "tokenizer")
+    transformer, transformer_others = read_params(transformer_path,
+                                                  "transformer")
     config, models = convert_params(tokenizer, transformer, class_names)
     model_dir.save(output, config, models)
-    return config
+    return config, sorted(set(tokenizer_others + transformer_others))
 
 
 def parameter_count(params):

@@ -36,8 +36,8 @@ def _spec(golden, part):
 
 
 def _tiny_params():
-    return (maskgit.read_params(TINY_TOKENIZER, "tokenizer"),
-            maskgit.read_params(TINY_TRANSFORMER, "transformer"))
+    return (maskgit.read_params(TINY_TOKENIZER, "tokenizer")[0],
+            maskgit.read_params(TINY_TRANSFORMER, "transformer")[0])
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +130,45 @@ def test_a_parameter_that_does_not_fit_is_a_value_error_naming_it(
         maskgit.convert_params(tokenizer, transformer)
 
 
+def _flax_bytes(tree):
+    """A tree of numpy arrays as Flax's `to_bytes` writes it (arrays as
+    msgpack extension 1: shape, dtype name, bytes)."""
+    import msgpack
+
+    def pack(x):
+        if isinstance(x, np.ndarray):
+            return msgpack.ExtType(1, msgpack.packb(
+                (x.shape, x.dtype.name, x.tobytes("C")), use_bin_type=True))
+        raise TypeError(type(x))
+
+    return msgpack.packb(tree, default=pack, use_bin_type=True)
+
+
 def test_a_file_that_is_not_a_flax_checkpoint_is_a_value_error(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not msgpack")
     with pytest.raises(ValueError, match="not a Flax checkpoint"):
         maskgit.read_params(str(path), "tokenizer")
+    path.write_bytes(_flax_bytes({"batch_stats": {"x": np.zeros(2)}}))
+    with pytest.raises(ValueError, match="has no 'params' collection"):
+        maskgit.read_params(str(path), "tokenizer")
+
+
+def test_collections_other_than_params_are_reported_not_read(tmp_path,
+                                                             capsys):
+    tree = {"params": maskgit_params.unflatten(
+        maskgit.read_params(TINY_TRANSFORMER, "transformer")[0]),
+        "ema": {"step": np.zeros((), np.int32)}}
+    path = tmp_path / "maskgit_checkpoint"
+    path.write_bytes(_flax_bytes(tree))
+    params, others = maskgit.read_params(str(path), "transformer")
+    assert others == ["ema"] and len(params) == len(
+        maskgit.read_params(TINY_TRANSFORMER, "transformer")[0])
+    assert cli.main(["convert", "maskgit", "--tokenizer", TINY_TOKENIZER,
+                     "--transformer", str(path),
+                     str(tmp_path / "model")]) == 0
+    assert ("not read (the official inference does not use them either): "
+            "ema") in capsys.readouterr().out
 
 
 def test_the_converted_model_decodes_as_the_official_inference(
