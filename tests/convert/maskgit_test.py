@@ -102,7 +102,7 @@ def test_the_imagenet256_architecture_at_random_weights_is_exact():
         [sys.executable, "-c",
          "import maskgit_test; maskgit_test.imagenet256_is_exact()"],
         cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
-        text=True, timeout=900)
+        text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
 
 
