@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from muse_tf.configs import TransformerConfig
+
 
 class ExportedByMuseServing:
     """Opts a Keras model out of Keras's own SavedModel serving function.
@@ -16,6 +18,33 @@ class ExportedByMuseServing:
     @property
     def _default_save_signature(self):
         return None
+
+
+class ClassConditional:
+    """What every class-conditional transformer shares: its class count
+    (`set_num_classes`), the null class id one past the last class (the
+    unconditional input of guidance and of the training's condition
+    drop), and its Keras config (its TransformerConfig and class count).
+    """
+
+    def set_num_classes(self, num_classes):
+        self.num_classes = int(num_classes)
+        if self.num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+
+    @property
+    def null_class_id(self):
+        return self.num_classes
+
+    def get_config(self):
+        return {"config": self.config.to_dict(),
+                "num_classes": self.num_classes, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(TransformerConfig.from_dict(config.pop("config")),
+                   **config)
 
 
 def check_token_ids(name, token_ids, length):

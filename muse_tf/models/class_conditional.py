@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from muse_tf.configs import TransformerConfig
-from muse_tf.models.base import ExportedByMuseServing
+from muse_tf.models.base import ClassConditional, ExportedByMuseServing
 from muse_tf.models.maskgit_transformer import MaskGITTransformer
 from muse_tf.models.transformer import MuseTransformer
 
@@ -30,15 +30,14 @@ def check_class_ids(class_ids, num_classes):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class ClassConditionalTransformer(ExportedByMuseServing, keras.Model):
+class ClassConditionalTransformer(ClassConditional, ExportedByMuseServing,
+                                  keras.Model):
     """(image tokens, class ids) -> logits, through a MuseTransformer."""
 
     def __init__(self, config: TransformerConfig, num_classes, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.num_classes = int(num_classes)
-        if self.num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.set_num_classes(num_classes)
         self.class_embedding = keras.layers.Embedding(
             self.num_classes + 1, config.text_dim,
             embeddings_initializer=keras.initializers.TruncatedNormal(
@@ -46,10 +45,6 @@ class ClassConditionalTransformer(ExportedByMuseServing, keras.Model):
         self.transformer = MuseTransformer(config, name="transformer")
         self(tf.zeros([1, config.sequence_length], tf.int32),
              tf.zeros([1], tf.int32))
-
-    @property
-    def null_class_id(self):
-        return self.num_classes
 
     def decoding_model(self):
         """The model the decoding loops run: the MuseTransformer that
@@ -67,16 +62,6 @@ class ClassConditionalTransformer(ExportedByMuseServing, keras.Model):
         (num_classes: the null class). Returns float32 logits [B, L, V]."""
         states, mask = self.condition(class_ids)
         return self.transformer(token_ids, states, mask, training=training)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(),
-                "num_classes": self.num_classes, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(TransformerConfig.from_dict(config.pop("config")),
-                   **config)
 
 
 # The class-conditional transformer of each `TransformerConfig.architecture`.

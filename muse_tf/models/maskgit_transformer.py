@@ -24,7 +24,11 @@ import tensorflow as tf
 
 from muse_tf.configs import TransformerConfig
 from muse_tf.layers.post_norm_block import PostNormTransformerBlock
-from muse_tf.models.base import ExportedByMuseServing, check_token_ids
+from muse_tf.models.base import (
+    ClassConditional,
+    ExportedByMuseServing,
+    check_token_ids,
+)
 
 _EPSILON = 1e-12  # MaskGIT's LayerNorm epsilon, "from BERT".
 
@@ -47,15 +51,14 @@ class _ClassTokens(tf.Module):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MaskGITTransformer(ExportedByMuseServing, keras.Model):
+class MaskGITTransformer(ClassConditional, ExportedByMuseServing,
+                         keras.Model):
     """(image tokens, class ids) -> logits over the codebook."""
 
     def __init__(self, config: TransformerConfig, num_classes, **kwargs):
         super().__init__(**kwargs)
         self.config = c = config
-        self.num_classes = int(num_classes)
-        if self.num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.set_num_classes(num_classes)
         self.vocab_size = c.codebook_size + self.num_classes + 1
         init = keras.initializers.TruncatedNormal(stddev=0.02)
         self.word_embeddings = keras.layers.Embedding(
@@ -83,10 +86,6 @@ class MaskGITTransformer(ExportedByMuseServing, keras.Model):
     def mask_row(self):
         """The word-table row of [MASK] (the official code writes -1)."""
         return self.vocab_size - 1
-
-    @property
-    def null_class_id(self):
-        return self.num_classes
 
     @property
     def class_embedding(self):
@@ -132,13 +131,3 @@ class MaskGITTransformer(ExportedByMuseServing, keras.Model):
         (num_classes: the null class). Returns float32 logits [B, L, K]."""
         states = self.class_embedding(class_ids)[:, None, :]
         return self.logits_from_memory(token_ids, states, training=training)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(),
-                "num_classes": self.num_classes, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(TransformerConfig.from_dict(config.pop("config")),
-                   **config)
