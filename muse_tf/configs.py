@@ -294,6 +294,12 @@ SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
 # "none": no classifier-free guidance, one forward pass per step (models
 # without an unconditional input, such as MaskGIT's released ones).
 GUIDANCE_SCHEDULES = ("linear", "constant", "none")
+# How the Gumbel noise of the confidence ranking anneals to 0
+# (muse_tf/sampling/sampler.py `choice_temperature_at`).
+CHOICE_ANNEALINGS = ("maskgit", "linspace")
+# What the mask schedule's counts are a share of: the tokens masked at the
+# start (MaskGIT) or the whole sequence (aMUSEd).
+MASK_COUNTS_FROM = ("masked", "length")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,7 +310,11 @@ class SamplerConfig(_Serializable):
     MaskGIT's choice temperature 4.5. `inpaint_start_step` starts
     inpainting and outpainting that far into the schedule (MaskGIT's
     released box editing starts at step 2 of 12), so fewer tokens are
-    re-masked early around the known ones.
+    re-masked early around the known ones. `temperature` 0 takes the most
+    likely token at every position (greedy). `choice_annealing` and
+    `mask_count_from` select aMUSEd's variants of the decoding arithmetic
+    (docs/design.md §10.6): the choice temperature falling to 0 at the
+    last step, not after it, and masked counts from the whole sequence.
     """
 
     num_steps: int = 24
@@ -314,6 +324,8 @@ class SamplerConfig(_Serializable):
     guidance_scale: float = 3.0
     guidance_schedule: str = "linear"
     inpaint_start_step: int = 0
+    choice_annealing: str = "maskgit"
+    mask_count_from: str = "masked"
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -323,10 +335,16 @@ class SamplerConfig(_Serializable):
             raise ValueError(
                 f"Unknown guidance schedule {self.guidance_schedule!r}; "
                 f"expected one of {GUIDANCE_SCHEDULES}")
+        for name, known in (("choice_annealing", CHOICE_ANNEALINGS),
+                            ("mask_count_from", MASK_COUNTS_FROM)):
+            if getattr(self, name) not in known:
+                raise ValueError(f"Unknown {name} {getattr(self, name)!r}; "
+                                 f"expected one of {known}")
         BASE_INPUTS.check(self.num_steps, self.guidance_scale,
                           guided=self.guided)
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature must be >= 0 (0: the most likely "
+                             f"token), got {self.temperature}")
         if not 0 <= self.inpaint_start_step < self.num_steps:
             raise ValueError("inpaint_start_step must be in [0, num_steps), "
                              f"got {self.inpaint_start_step}")

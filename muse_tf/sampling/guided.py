@@ -78,7 +78,9 @@ def generate_tokens(model, sampler, start, condition, uncondition, seed,
                   mask_token_id=model.config.mask_token_id,
                   choice_temperature=sampler.choice_temperature,
                   temperature=sampler.temperature, schedule=sampler.schedule,
-                  start_step=start_step)
+                  start_step=start_step,
+                  choice_annealing=sampler.choice_annealing,
+                  mask_count_from=sampler.mask_count_from)
 
 
 def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,

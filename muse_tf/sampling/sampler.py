@@ -19,6 +19,7 @@ import math
 
 import tensorflow as tf
 
+from muse_tf.configs import CHOICE_ANNEALINGS, MASK_COUNTS_FROM
 from muse_tf.sampling.mask_schedule import mask_ratio
 
 
@@ -29,8 +30,9 @@ def masked_count_after_step(step, num_steps, initial_masked, num_unknown,
     ⌊γ((t+1)/T)·N⌋, clamped as MaskGIT's `parallel_decode` does to
     max(1, min(unknown − 1, ·)): a step uncovers at least one token while
     more than one is masked, and keeps one masked otherwise (the last
-    step's samples fill it). tests/sampling checks the counts against
-    the official decode's.
+    step's samples fill it). N is `initial_masked` (MaskGIT's count of the
+    masked tokens; aMUSEd passes the sequence length instead). tests/sampling
+    checks the counts against the official decode's.
     """
     progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
     total = tf.cast(initial_masked, tf.float32)
@@ -61,9 +63,27 @@ def sample_categorical(logits, seed):
     return tf.minimum(index, logits.shape[-1] - 1)
 
 
+def choice_temperature_at(step, num_steps, choice_temperature,
+                          annealing="maskgit"):
+    """The Gumbel noise scale of 0-based `step`: float32 [].
+
+    "maskgit": c·(1 − (t+1)/T), already below c at the first step and 0
+    only after the last; "linspace": c·(1 − t/(T−1)), aMUSEd's
+    `linspace(c, 0, T)[t]`, c at the first step and 0 at the last.
+    """
+    t = tf.cast(step, tf.float32)
+    total = tf.cast(num_steps, tf.float32)
+    if annealing == "maskgit":
+        return choice_temperature * (1.0 - (t + 1.0) / total)
+    if annealing == "linspace":
+        return choice_temperature * (1.0 - t / tf.maximum(total - 1.0, 1.0))
+    raise ValueError(f"Unknown choice annealing {annealing!r}; expected one "
+                     f"of {CHOICE_ANNEALINGS}")
+
+
 def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
                  mask_token_id, choice_temperature, temperature=1.0,
-                 schedule="cosine"):
+                 schedule="cosine", choice_annealing="maskgit"):
     """Samples every masked slot, then re-masks the least confident ones.
 
     Args:
@@ -75,9 +95,12 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
       initial_masked: int32 [B], N: masked count before the first step.
       mask_token_id: the [MASK] id (= V).
       choice_temperature: scale of the Gumbel noise added to confidences,
-        annealed linearly to 0 at the last step (MaskGIT uses 4.5).
-      temperature: sampling temperature for the token values.
+        annealed linearly to 0 (MaskGIT uses 4.5, aMUSEd 2).
+      temperature: sampling temperature for the token values; 0 takes the
+        most likely token (greedy).
       schedule: mask schedule name.
+      choice_annealing: how `choice_temperature` falls to 0, one of
+        CHOICE_ANNEALINGS (`choice_temperature_at`).
 
     Returns:
       (next_tokens, sampled), both int32 [B, L]. `sampled` has every
@@ -90,17 +113,21 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
         tf.random.experimental.stateless_split(step_seed, num=2))
 
     # float32: softmax and Gumbel ranking must not round under bf16.
-    logits = tf.cast(logits, tf.float32) / temperature
-    sampled = sample_categorical(logits, sample_seed)
+    logits = tf.cast(logits, tf.float32)
+    if temperature:
+        logits = logits / temperature
+        sampled = sample_categorical(logits, sample_seed)
+    else:
+        sampled = tf.argmax(logits, axis=-1, output_type=tf.int32)
     unknown = tf.equal(tokens, mask_token_id)
     sampled = tf.where(unknown, sampled, tokens)
 
-    progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
     log_probs = tf.gather(tf.nn.log_softmax(logits), sampled, batch_dims=2)
     uniform = tf.random.stateless_uniform(
         [batch, length], gumbel_seed, minval=1e-20, maxval=1.0)
     gumbel = -tf.math.log(-tf.math.log(uniform))
-    confidence = log_probs + choice_temperature * (1.0 - progress) * gumbel
+    confidence = log_probs + choice_temperature_at(
+        step, num_steps, choice_temperature, choice_annealing) * gumbel
     # Known tokens must never be re-masked, so their confidence is +inf
     # (not 1.0: a sampled token's log-probability can be 0 as well).
     confidence = tf.where(unknown, confidence, math.inf)
@@ -121,7 +148,8 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
 
 def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
            choice_temperature=4.5, temperature=1.0, schedule="cosine",
-           start_step=0):
+           start_step=0, choice_annealing="maskgit",
+           mask_count_from="masked"):
     """Runs steps `start_step`.. `num_steps` − 1 of parallel decoding from
     `tokens`.
 
@@ -137,6 +165,10 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
         `sampler_step`.
       start_step: the first step (MaskGIT's box editing: 2 of 12); at most
         num_steps − 1, so at least one step runs.
+      choice_annealing: see `sampler_step`.
+      mask_count_from: "masked" schedules the masked counts from the
+        tokens masked at the start (MaskGIT), "length" from the sequence
+        length (aMUSEd); the two differ only when inpainting.
 
     Returns:
       int32 [B, L] tokens with no [MASK] left (known tokens unchanged).
@@ -144,8 +176,14 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
     tokens = tf.convert_to_tensor(tokens, tf.int32)
     seed = tf.convert_to_tensor(seed, tf.int32)
     num_steps = tf.convert_to_tensor(num_steps, tf.int32)
-    initial_masked = tf.reduce_sum(
-        tf.cast(tf.equal(tokens, mask_token_id), tf.int32), axis=-1)
+    if mask_count_from == "masked":
+        initial_masked = tf.reduce_sum(
+            tf.cast(tf.equal(tokens, mask_token_id), tf.int32), axis=-1)
+    elif mask_count_from == "length":
+        initial_masked = tf.fill(tf.shape(tokens)[:1], tokens.shape[1])
+    else:
+        raise ValueError(f"Unknown mask_count_from {mask_count_from!r}; "
+                         f"expected one of {MASK_COUNTS_FROM}")
 
     def body(step, current, _):
         logits = tokens_to_logits(current, step)
@@ -153,7 +191,7 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
             current, logits, step, seed, num_steps=num_steps,
             initial_masked=initial_masked, mask_token_id=mask_token_id,
             choice_temperature=choice_temperature, temperature=temperature,
-            schedule=schedule)
+            schedule=schedule, choice_annealing=choice_annealing)
         # Keep the loop state's static shape whatever the closure's logits.
         return (step + 1, tf.ensure_shape(current, tokens.shape),
                 tf.ensure_shape(sampled, tokens.shape))

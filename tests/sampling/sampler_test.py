@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from muse_tf.configs import SamplerConfig
 from muse_tf.models.transformer import MuseTransformer
-from muse_tf.sampling.sampler import decode, sample_categorical, sampler_step
+from muse_tf.sampling.sampler import (
+    choice_temperature_at,
+    decode,
+    sample_categorical,
+    sampler_step,
+)
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +161,58 @@ def test_sample_categorical_draws_from_the_softmax(jit_compile):
                                atol=0.012)
     assert frequencies[1] == 0
     assert not np.array_equal(samples, draw(rows, tf.constant([3, 5])))
+
+
+def test_choice_annealings_reach_zero_at_or_after_the_last_step():
+    # aMUSEd's linspace(2, 0, 12): 2 at the first step, 0 at the last;
+    # MaskGIT's 2·(1 − (t+1)/T) is already below 2 at the first.
+    steps = tf.range(12)
+    linspace = choice_temperature_at(steps, 12, 2.0, "linspace").numpy()
+    np.testing.assert_allclose(linspace, np.linspace(2, 0, 12), atol=1e-6)
+    maskgit = choice_temperature_at(steps, 12, 2.0, "maskgit").numpy()
+    np.testing.assert_allclose(maskgit, 2 * (1 - np.arange(1, 13) / 12),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="choice annealing 'cosine'"):
+        choice_temperature_at(steps, 12, 2.0, "cosine")
+
+
+@pytest.mark.parametrize("mask_count_from, expected", [
+    # 48 of 64 tokens masked; after step 0 of 4 the cosine schedule keeps
+    # ⌊N·cos(π/8)⌋ masked: N = 48 masked, or N = 64 the whole sequence
+    # (clamped to the 47 still unknown).
+    ("masked", math.floor(48 * math.cos(math.pi / 8))),
+    ("length", 47)])
+def test_mask_counts_from_the_masked_tokens_or_the_sequence(
+        mask_count_from, expected):
+    vocab, length = 16, 64
+    logits = tf.random.stateless_normal([1, length, vocab], [0, 2])
+    counts = []
+
+    def tokens_to_logits(tokens, step):
+        counts.append(int(tf.reduce_sum(tf.cast(tokens == vocab, tf.int32))))
+        return logits
+
+    tokens = tf.where(tf.range(length)[None] < 48, vocab, 3)
+    decode(tokens_to_logits, tokens, tf.constant([0, 1]), num_steps=4,
+           mask_token_id=vocab, mask_count_from=mask_count_from)
+    assert counts[:2] == [48, expected]
+
+
+def test_temperature_zero_samples_the_most_likely_token():
+    vocab, length = 16, 64
+    logits = tf.random.stateless_normal([2, length, vocab], [0, 3])
+    tokens = tf.fill([2, length], vocab)
+    _, sampled = sampler_step(
+        tokens, logits, 0, tf.constant([0, 1]), num_steps=4,
+        initial_masked=tf.fill([2], length), mask_token_id=vocab,
+        choice_temperature=0.0, temperature=0.0)
+    np.testing.assert_array_equal(sampled, tf.argmax(logits, -1))
+
+
+def test_sampler_config_names_an_unknown_variant():
+    with pytest.raises(ValueError, match="choice_annealing 'linear'"):
+        SamplerConfig(choice_annealing="linear")
+    with pytest.raises(ValueError, match="mask_count_from 'all'"):
+        SamplerConfig(mask_count_from="all")
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        SamplerConfig(temperature=-1.0)
