@@ -27,21 +27,29 @@ from muse_tf.text.encoder import build_text_encoder
 
 
 class Condition(NamedTuple):
-    """What the masked transformers cross-attend to."""
+    """What the masked transformers cross-attend to, and for a model that
+    is also modulated by one summary vector of the prompt (aMUSEd's U-ViT:
+    CLIP's projected end-of-text state), that vector."""
 
     states: tf.Tensor  # float32 [B, T, D]
     mask: tf.Tensor  # bool [B, T]
+    pooled: tf.Tensor | None = None  # float32 [B, P], or None
+
+    def model_inputs(self):
+        """The model's condition arguments: (states, mask[, pooled])."""
+        return tuple(x for x in self if x is not None)
 
 
 def concat(a, b):
     """Two conditions as one batch (guidance's doubled batch)."""
-    return Condition(*[tf.concat([x, y], 0) for x, y in zip(a, b)])
+    return Condition(*[None if x is None else tf.concat([x, y], 0)
+                       for x, y in zip(a, b)])
 
 
 def split(condition, n):
     """The first `n` rows of a condition, and the rest."""
-    return (Condition(*[x[:n] for x in condition]),
-            Condition(*[x[n:] for x in condition]))
+    return (Condition(*[None if x is None else x[:n] for x in condition]),
+            Condition(*[None if x is None else x[n:] for x in condition]))
 
 
 def check_prompts(prompts, what="prompts"):

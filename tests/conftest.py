@@ -19,15 +19,32 @@ from muse_tf.training.distribute import logical_cpus
 logical_cpus(2)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full-size", action="store_true",
+        help="also run the `full_size` tests: released model sizes at "
+             "random weights (GBs of memory, minutes each)")
+
+
 @pytest.hookimpl(tryfirst=True)  # Before xdist reads the groups.
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """How pytest-xdist (`--dist loadgroup`) shares the tests between its
     workers: a module's tests run in one worker, so its module-scoped
     fixtures (a training run, an export, a server) are built once, not once
     per worker; every test of tests/data too, since they share one session
     build of the emoji data and the npm download folder, which two workers
     would race for. Units with the most `slow` tests go first: handed out
-    last, one would keep a worker busy while the other idles."""
+    last, one would keep a worker busy while the other idles.
+
+    `full_size` tests (the converters' exactness at the released models'
+    sizes) are skipped unless `--full-size` is given: together they need
+    minutes and several GB, more than the default run's budget."""
+    if not config.getoption("--full-size"):
+        skip = pytest.mark.skip(reason="a released model size: run with "
+                                "`pytest --full-size -m full_size`")
+        for item in items:
+            if item.get_closest_marker("full_size") is not None:
+                item.add_marker(skip)
     data = os.path.join(os.path.dirname(__file__), "data")
     units = {}
     for item in items:

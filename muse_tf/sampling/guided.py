@@ -4,8 +4,8 @@ Both run the condition and its unconditional twin (`conditioning.py`) as
 one doubled batch (classifier-free guidance, Muse §3.4), or the condition
 alone for a sampler without guidance (`SamplerConfig.guided`). The model is a
 `DecodesFromMemory` transformer: `model.attention_memory(states, mask,
-*extra_inputs)` once per call, then `model.logits_from_memory(tokens,
-memory)` every step. Extra inputs condition both halves alike (the
+[pooled,] *extra_inputs)` once per call, then
+`model.logits_from_memory(tokens, memory)` every step. Extra inputs condition both halves alike (the
 super-res model's low-res tokens), so one loop serves the base, super-res
 and class-conditional models.
 
@@ -31,12 +31,12 @@ def _guided_logits_fn(model, condition, uncondition, extra_inputs,
     (`guided=False`), only the condition runs and the scale is not used.
     """
     if not guided:
-        memory = model.attention_memory(condition.states, condition.mask,
+        memory = model.attention_memory(*condition.model_inputs(),
                                         *extra_inputs)
         return lambda tokens, scale: model.logits_from_memory(tokens, memory)
     both = concat(condition, uncondition)
     memory = model.attention_memory(
-        both.states, both.mask, *[tf.concat([x, x], 0) for x in extra_inputs])
+        *both.model_inputs(), *[tf.concat([x, x], 0) for x in extra_inputs])
 
     def logits(tokens, scale):
         cond, uncond = tf.split(model.logits_from_memory(

@@ -93,7 +93,7 @@ def imagenet256_is_exact():
     _assert_matches_official(config, models, golden)
 
 
-@pytest.mark.slow
+@pytest.mark.full_size
 def test_the_imagenet256_architecture_at_random_weights_is_exact():
     # In a fresh process: its 3 GB (226 M parameters held twice, XLA's
     # compilation) go back when it ends instead of staying with the test
