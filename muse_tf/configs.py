@@ -49,9 +49,13 @@ class VQGANConfig(_Serializable):
     `fsq_levels` (e.g. (8, 5, 5, 5)) replaces the learned codebook with
     finite scalar quantization: then `codebook_size` is their product and
     `embedding_dim` their count. `architecture="maskgit"` is the released
-    MaskGIT tokenizer's (docs/design.md §9.5), for its converted
-    checkpoints.
+    MaskGIT tokenizer's (docs/design.md §9.5) and `"amused"` diffusers'
+    `VQModel` as aMUSEd configures it (docs/design.md §10.4; its decoder
+    has `layers_per_block + 1` blocks a level: `decoder_res_blocks`), for
+    their converted checkpoints.
     """
+
+    ARCHITECTURES = ARCHITECTURES + ("amused",)
 
     image_size: int = 256
     base_channels: int = 128
@@ -69,10 +73,12 @@ class VQGANConfig(_Serializable):
     def __post_init__(self):
         if not self.channel_multipliers:
             raise ValueError("channel_multipliers must not be empty")
-        _check_architecture(self)
-        if self.architecture == "maskgit" and self.fsq_levels:
-            raise ValueError("MaskGIT's tokenizer has a learned codebook, "
-                             "not fsq_levels")
+        if self.architecture not in self.ARCHITECTURES:
+            raise ValueError(f"Unknown architecture {self.architecture!r}; "
+                             f"expected one of {self.ARCHITECTURES}")
+        if self.architecture != "muse" and self.fsq_levels:
+            raise ValueError(f"The {self.architecture} tokenizer has a "
+                             "learned codebook, not fsq_levels")
         if self.fsq_levels and (
                 self.codebook_size != math.prod(self.fsq_levels)
                 or self.embedding_dim != len(self.fsq_levels)):
@@ -180,6 +186,127 @@ class SuperResConfig(_Serializable):
     @property
     def low_res_sequence_length(self) -> int:
         return self.low_res_tokens_per_side**2
+
+
+# diffusers UVit2DModel config keys that UViTConfig does not store: aMUSEd's
+# value is the only one our model computes (no biases, norms with weights,
+# no dropout).
+_DIFFUSERS_CHECKED = {"use_bias": False, "ln_elementwise_affine": True,
+                      "hidden_dropout": 0.0, "attention_dropout": 0.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class UViTConfig(_Serializable):
+    """aMUSEd's U-ViT masked transformer, diffusers' `UVit2DModel`
+    (docs/design.md §10.2, §10.3); the defaults are amused-256's.
+
+    The field names are diffusers' config keys. The token grid is
+    `sample_size` a side; `downsample` and `upsample` (amused-512) halve
+    it around the transformer layers. `micro_conds` is the
+    micro-conditioning row [width, height, crop top, crop left, aesthetic
+    score] the model gets when the caller gives none: the pipeline's
+    defaults, [256, 256, 0, 0, 6] for amused-256 and 512s for amused-512.
+    """
+
+    hidden_size: int = 1024
+    num_hidden_layers: int = 22
+    num_attention_heads: int = 16
+    intermediate_size: int = 2816
+    in_channels: int = 768
+    block_out_channels: int = 768
+    block_num_heads: int = 12
+    num_res_blocks: int = 3
+    vocab_size: int = 8256
+    codebook_size: int = 8192
+    encoder_hidden_size: int = 768
+    cond_embed_dim: int = 768
+    micro_cond_encode_dim: int = 256
+    micro_cond_embed_dim: int = 1280
+    layer_norm_eps: float = 1e-6
+    sample_size: int = 16
+    downsample: bool = False
+    upsample: bool = False
+    micro_conds: tuple = (256.0, 256.0, 0.0, 0.0, 6.0)
+
+    def __post_init__(self):
+        for width, heads in (("hidden_size", "num_attention_heads"),
+                             ("block_out_channels", "block_num_heads")):
+            if getattr(self, width) % getattr(self, heads):
+                raise ValueError(f"{width} {getattr(self, width)} is not "
+                                 f"divisible by {heads} "
+                                 f"{getattr(self, heads)}")
+        if self.micro_cond_embed_dim != 5 * self.micro_cond_encode_dim:
+            raise ValueError(
+                f"micro_cond_embed_dim {self.micro_cond_embed_dim} must be "
+                f"5 x micro_cond_encode_dim ({self.micro_cond_encode_dim}): "
+                "each of the 5 micro-conditions is encoded alone")
+        if self.micro_cond_encode_dim % 2:
+            raise ValueError("micro_cond_encode_dim must be even (cos, sin)")
+        if self.downsample != self.upsample:
+            raise ValueError(f"downsample ({self.downsample}) and upsample "
+                             f"({self.upsample}) must agree: the up stage "
+                             "must restore the token grid")
+        if self.downsample and self.sample_size % 2:
+            raise ValueError(f"sample_size {self.sample_size} must be even "
+                             "to downsample")
+        if self.vocab_size <= self.codebook_size:
+            raise ValueError(f"vocab_size {self.vocab_size} leaves no [MASK] "
+                             f"row after {self.codebook_size} codes")
+        if len(self.micro_conds) != 5:
+            raise ValueError("micro_conds must be [width, height, crop top, "
+                             f"crop left, aesthetic score], got "
+                             f"{self.micro_conds}")
+
+    @classmethod
+    def from_diffusers(cls, config_json, vae_scale_factor=16):
+        """The UViTConfig of a diffusers `transformer/config.json` dict.
+
+        Keys starting with "_" are diffusers' bookkeeping. Absent keys take
+        `UVit2DModel`'s defaults. The micro-conditioning defaults are the
+        pipeline's: the image size (`sample_size` x the VQ's
+        `vae_scale_factor`), no crop, aesthetic score 6.
+
+        Raises:
+          ValueError naming a key whose value this model cannot compute
+          (biases, norms without weights, dropout, a lone downsample) or
+          that it does not know.
+        """
+        sizes = {f.name for f in dataclasses.fields(cls)} - {"micro_conds"}
+        values = {"sample_size": 64}  # UVit2DModel's default.
+        for key, value in config_json.items():
+            if key.startswith("_"):
+                continue
+            if key in _DIFFUSERS_CHECKED:
+                if value != _DIFFUSERS_CHECKED[key]:
+                    raise ValueError(
+                        f"transformer config {key}={value!r} is not "
+                        f"supported (aMUSEd has {_DIFFUSERS_CHECKED[key]!r})")
+            elif key in sizes:
+                values[key] = value
+            else:
+                raise ValueError(f"transformer config key {key!r} is not "
+                                 "one of UVit2DModel's")
+        side = float(values["sample_size"] * vae_scale_factor)
+        return cls(**values, micro_conds=(side, side, 0.0, 0.0, 6.0))
+
+    @property
+    def image_tokens_per_side(self) -> int:
+        return self.sample_size
+
+    @property
+    def sequence_length(self) -> int:
+        return self.sample_size**2
+
+    @property
+    def mask_token_id(self) -> int:
+        # diffusers' own [MASK] id: the table's last row (8255), which
+        # aMUSEd's scheduler writes, so our samplers write it too.
+        return self.vocab_size - 1
+
+    @property
+    def inner_tokens_per_side(self) -> int:
+        """The grid of the transformer layers (halved by `downsample`)."""
+        return self.sample_size // 2 if self.downsample else self.sample_size
 
 
 @dataclasses.dataclass(frozen=True)
