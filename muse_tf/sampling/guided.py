@@ -80,7 +80,8 @@ def generate_tokens(model, sampler, start, condition, uncondition, seed,
                   temperature=sampler.temperature, schedule=sampler.schedule,
                   start_step=start_step,
                   choice_annealing=sampler.choice_annealing,
-                  mask_count_from=sampler.mask_count_from)
+                  mask_count_from=sampler.mask_count_from,
+                  cutoff=sampler.cutoff)
 
 
 def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,

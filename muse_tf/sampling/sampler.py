@@ -19,7 +19,7 @@ import math
 
 import tensorflow as tf
 
-from muse_tf.configs import CHOICE_ANNEALINGS, MASK_COUNTS_FROM
+from muse_tf.configs import CHOICE_ANNEALINGS, CUTOFFS, MASK_COUNTS_FROM
 from muse_tf.sampling.mask_schedule import mask_ratio
 
 
@@ -83,7 +83,8 @@ def choice_temperature_at(step, num_steps, choice_temperature,
 
 def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
                  mask_token_id, choice_temperature, temperature=1.0,
-                 schedule="cosine", choice_annealing="maskgit"):
+                 schedule="cosine", choice_annealing="maskgit",
+                 cutoff="rank"):
     """Samples every masked slot, then re-masks the least confident ones.
 
     Args:
@@ -101,6 +102,13 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
       schedule: mask schedule name.
       choice_annealing: how `choice_temperature` falls to 0, one of
         CHOICE_ANNEALINGS (`choice_temperature_at`).
+      cutoff: which tokens are re-masked: "rank", exactly the scheduled
+        count (ties broken by position), or "value", those below the
+        count-th lowest confidence, as MaskGIT's and aMUSEd's code do
+        (tied confidences then keep more tokens). The two differ only on
+        ties, which Gumbel noise makes improbable; without noise (choice
+        temperature 0, greedy decoding) positions that see the same inputs
+        tie.
 
     Returns:
       (next_tokens, sampled), both int32 [B, L]. `sampled` has every
@@ -135,21 +143,31 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
     num_unknown = tf.reduce_sum(tf.cast(unknown, tf.int32), axis=-1)
     mask_len = masked_count_after_step(step, num_steps, initial_masked,
                                        num_unknown, schedule)
-    # Ranks instead of a value cut-off: ties (e.g. log p = 0 for several
-    # tokens once the noise has annealed) would otherwise mask fewer than
-    # mask_len. argsort is stable and static-shaped, so XLA compiles it.
-    # Only unknown positions are re-masked (with none left, the clamp's
-    # one would otherwise fall on a known token).
-    ranks = tf.argsort(tf.argsort(confidence, axis=-1, stable=True),
-                       axis=-1, stable=True)
-    remask = (ranks < mask_len[:, None]) & unknown
+    if cutoff == "rank":
+        # Ties (e.g. log p = 0 for several tokens once the noise has
+        # annealed) would make a value cut-off mask fewer than mask_len.
+        # argsort is stable and static-shaped, so XLA compiles it. Only
+        # unknown positions are re-masked (with none left, the clamp's one
+        # would otherwise fall on a known token).
+        ranks = tf.argsort(tf.argsort(confidence, axis=-1, stable=True),
+                           axis=-1, stable=True)
+        remask = (ranks < mask_len[:, None]) & unknown
+    elif cutoff == "value":
+        # The reference decoders': below the mask_len-th lowest confidence
+        # (known tokens, at +inf, never are).
+        lowest = tf.gather(tf.sort(confidence, axis=-1), mask_len[:, None],
+                           batch_dims=1)
+        remask = confidence < lowest
+    else:
+        raise ValueError(f"Unknown cutoff {cutoff!r}; expected one of "
+                         f"{CUTOFFS}")
     return tf.where(remask, mask_token_id, sampled), sampled
 
 
 def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
            choice_temperature=4.5, temperature=1.0, schedule="cosine",
            start_step=0, choice_annealing="maskgit",
-           mask_count_from="masked"):
+           mask_count_from="masked", cutoff="rank"):
     """Runs steps `start_step`.. `num_steps` − 1 of parallel decoding from
     `tokens`.
 
@@ -165,7 +183,7 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
         `sampler_step`.
       start_step: the first step (MaskGIT's box editing: 2 of 12); at most
         num_steps − 1, so at least one step runs.
-      choice_annealing: see `sampler_step`.
+      choice_annealing, cutoff: see `sampler_step`.
       mask_count_from: "masked" schedules the masked counts from the
         tokens masked at the start (MaskGIT), "length" from the sequence
         length (aMUSEd); the two differ only when inpainting.
@@ -191,7 +209,8 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
             current, logits, step, seed, num_steps=num_steps,
             initial_masked=initial_masked, mask_token_id=mask_token_id,
             choice_temperature=choice_temperature, temperature=temperature,
-            schedule=schedule, choice_annealing=choice_annealing)
+            schedule=schedule, choice_annealing=choice_annealing,
+            cutoff=cutoff)
         # Keep the loop state's static shape whatever the closure's logits.
         return (step + 1, tf.ensure_shape(current, tokens.shape),
                 tf.ensure_shape(sampled, tokens.shape))

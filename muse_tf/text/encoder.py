@@ -9,7 +9,9 @@ SavedModel that maps a batch of strings to token states.
 Every encoder here is a `tf.Module` with the same contract:
   encoder(prompts string [B]) -> (states float32 [B, T, D], mask bool [B, T])
 with T = `max_length` fixed and D = `output_dim`, so it traces once and
-exports with the rest of the pipeline.
+exports with the rest of the pipeline. aMUSEd's CLIP tower
+(`muse_tf/text/clip.py`, `kind="clip"`) returns a third output, its pooled
+projection [B, P], which `Condition.pooled` carries.
 """
 
 import importlib.util
@@ -136,6 +138,10 @@ def build_text_encoder(config: TextConfig):
     """The frozen encoder a `TextConfig` names."""
     if config.kind == "minilm":
         encoder = MiniLMTextEncoder(config.max_length)
+    elif config.kind == "clip":
+        # The converter's reader: a CLIP tower is always a converted one.
+        from muse_tf.convert.amused_text import load_encoder
+        encoder = load_encoder(config.handle)
     else:
         encoder = HubTextEncoder(config.handle, config.max_length,
                                  config.output_dim)

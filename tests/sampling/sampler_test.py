@@ -216,3 +216,20 @@ def test_sampler_config_names_an_unknown_variant():
         SamplerConfig(mask_count_from="all")
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         SamplerConfig(temperature=-1.0)
+
+
+@pytest.mark.parametrize("cutoff, masked", [("rank", 14), ("value", 0)])
+def test_tied_confidences_are_cut_by_rank_or_by_value(cutoff, masked):
+    # Every position sees the same logits and no noise: all confidences
+    # tie. By rank, the scheduled ⌊16·cos(π/8)⌋ = 14 stay masked; by value
+    # (MaskGIT's and aMUSEd's code), none is below the cut-off.
+    vocab, length = 8, 16
+    logits = tf.tile(tf.random.stateless_normal([1, 1, vocab], [0, 4]),
+                     [1, length, 1])
+    tokens = tf.fill([1, length], vocab)
+    next_tokens, _ = sampler_step(
+        tokens, logits, 0, tf.constant([0, 1]), num_steps=4,
+        initial_masked=tf.fill([1], length), mask_token_id=vocab,
+        choice_temperature=0.0, temperature=0.0, cutoff=cutoff)
+    assert int(tf.reduce_sum(tf.cast(next_tokens == vocab, tf.int32))) == (
+        masked)
