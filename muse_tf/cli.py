@@ -165,6 +165,17 @@ def _convert_maskgit(args):
           f"{t.hidden_dim}, {config.classes.num_classes} classes")
 
 
+def _convert_amused(args):
+    from muse_tf.convert import amused
+
+    config = amused.convert(args.folder, args.output)
+    t, v = config.transformer, config.vqgan
+    print(f"wrote model directory {args.output}: {v.image_size} px, "
+          f"{t.sample_size}x{t.sample_size} tokens of {v.codebook_size} "
+          f"codes, {t.num_hidden_layers} layers of width {t.hidden_size}, "
+          f"CLIP text encoder of width {config.text.output_dim}")
+
+
 def add_export_arguments(parser):
     """Arguments of `muse-tf export`, shared with export/export_savedmodel."""
     parser.add_argument("model", help="bundled model name (e.g. emoji_128) "
@@ -438,6 +449,18 @@ def build_parser():
                     help="a file of class names, one per line in label "
                     "order (default: ImageNet's, for 1,000 classes)")
     mg.set_defaults(run=_convert_maskgit)
+    am = formats.add_parser(
+        "amused", help="diffusers' aMUSEd text-to-image models",
+        description="Convert a diffusers aMUSEd folder (e.g. `huggingface-"
+        "cli download amused/amused-256 --local-dir amused-256`: "
+        "transformer/, vqvae/, text_encoder/, tokenizer/, scheduler/) into a "
+        "model directory, with aMUSEd's architecture, its CLIP text encoder "
+        "and tokenizer, and its decoding (12 steps, guidance 10 against the "
+        "empty prompt, which is --guidance-scale 9 in our convention). Reads "
+        "safetensors without torch.")
+    am.add_argument("folder", help="the diffusers folder")
+    am.add_argument("output", help="model directory to write")
+    am.set_defaults(run=_convert_amused)
 
     cli = sub.add_parser(
         "client", help="generate images with a model served by TF Serving",

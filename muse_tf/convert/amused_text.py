@@ -8,17 +8,17 @@ skipped is `text_model.embeddings.position_ids`, the [1, 77] arange buffer
 older transformers versions saved.
 """
 
-import json
 import os
 
 import numpy as np
 
 from muse_tf.convert import strict
+from muse_tf.convert.diffusers_folder import read_part
 from muse_tf.text.clip import CLIPTextEncoder
 from muse_tf.text.clip_tokenizer import CLIPTokenizer
 
 _BUFFER = "text_model.embeddings.position_ids"
-_WEIGHTS = ("model.safetensors", "model.fp16.safetensors")
+WEIGHT_FILES = ("model.safetensors", "model.fp16.safetensors")
 
 
 def encoder_kwargs(config):
@@ -111,18 +111,6 @@ def load_weights(encoder, state_dict):
 
 # === Files ===
 
-def read_state_dict(text_encoder_dir):
-    """{key: numpy array} of text_encoder/model.safetensors (or its fp16
-    variant when it is the only one)."""
-    from safetensors.numpy import load_file
-
-    for name in _WEIGHTS:
-        path = os.path.join(text_encoder_dir, name)
-        if os.path.exists(path):
-            return load_file(path)
-    raise ValueError(f"{text_encoder_dir} has none of {list(_WEIGHTS)}")
-
-
 def build_encoder(config, tokenizer):
     """An unloaded CLIPTextEncoder for a text_encoder/config.json dict."""
     return CLIPTextEncoder(tokenizer, **encoder_kwargs(config))
@@ -131,11 +119,10 @@ def build_encoder(config, tokenizer):
 def load_encoder(diffusers_dir):
     """The CLIPTextEncoder of a diffusers folder (its `text_encoder/` and
     `tokenizer/`), weights assigned."""
-    text_dir = os.path.join(diffusers_dir, "text_encoder")
-    with open(os.path.join(text_dir, "config.json")) as f:
-        config = json.load(f)
+    config, state_dict = read_part(
+        os.path.join(diffusers_dir, "text_encoder"), WEIGHT_FILES)
     tokenizer = CLIPTokenizer.from_folder(
         os.path.join(diffusers_dir, "tokenizer"))
     encoder = build_encoder(config, tokenizer)
-    load_weights(encoder, read_state_dict(text_dir))
+    load_weights(encoder, state_dict)
     return encoder

@@ -1,0 +1,166 @@
+"""diffusers' aMUSEd folders through `muse-tf convert amused`: a whole tiny
+generation equal to `AmusedPipeline`'s (golden file of
+tests/golden/make_amused_pipeline_golden.py), strict about the folder, and
+a model directory that generates, edits, exports and serves.
+
+The diffusers folder is written here from the golden file's description
+of the one `save_pretrained` wrote (each part's config.json and tensor
+names and shapes) with the same seeded weights, through `safetensors`."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from safetensors.numpy import save_file
+
+from muse_tf import cli
+from muse_tf.convert import amused
+from muse_tf.pipeline import MusePipeline
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
+sys.path.insert(0, GOLDEN)
+import amused_params
+import clip_vocab
+
+_GOLDEN = np.load(os.path.join(GOLDEN, "amused_pipeline_tiny.npz"))
+PROMPTS = json.loads(str(_GOLDEN["prompts"]))
+
+
+def write_folder(path, drop=None, extra=None):
+    """The tiny diffusers folder at `path`; `drop` leaves out a key
+    ("part/key"), `extra` adds one ("part/key")."""
+    described = json.loads(str(_GOLDEN["folder"]))
+    seed = int(_GOLDEN["seed"])
+    for part in ("transformer", "vqvae", "text_encoder"):
+        entry = described[part]
+        os.makedirs(path / part)
+        (path / part / "config.json").write_text(json.dumps(entry["config"]))
+        shapes = {k: shape for k, (shape, _) in entry["tensors"].items()}
+        tensors = amused_params.random_state_dict(shapes, seed)
+        if drop and drop.startswith(part + "/"):
+            del tensors[drop[len(part) + 1:]]
+        if extra and extra.startswith(part + "/"):
+            tensors[extra[len(part) + 1:]] = np.zeros([2], np.float32)
+        save_file(tensors, str(path / part / entry["file"]))
+    (path / "model_index.json").write_text(
+        json.dumps(described["model_index.json"]))
+    os.makedirs(path / "scheduler")
+    (path / "scheduler" / "scheduler_config.json").write_text(
+        json.dumps(described["scheduler/scheduler_config.json"]))
+    clip_vocab.write_tokenizer_folder(str(path / "tokenizer"))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def converted_dir(tmp_path_factory):
+    folder = write_folder(tmp_path_factory.mktemp("amused") / "tiny")
+    out = str(tmp_path_factory.mktemp("converted") / "amused_tiny")
+    assert cli.main(["convert", "amused", folder, out]) == 0
+    return out
+
+
+def test_a_whole_generation_gives_amused_pipelines_tokens(converted_dir):
+    # Greedy on both sides (the golden script's argmax and temperature
+    # (0, 0)): guidance 10 against "", 12 steps, as AmusedPipeline.
+    pipe = MusePipeline.from_pretrained(converted_dir).with_sampler(
+        temperature=0.0, choice_temperature=0.0)
+    tokens = np.asarray(pipe.tokens(PROMPTS, seed=0))
+    np.testing.assert_array_equal(tokens, _GOLDEN["tokens"])
+    # Our images are uint8; diffusers' float pixels before rounding.
+    images = np.asarray(pipe.decode(tokens)).astype(np.float32) / 255
+    np.testing.assert_allclose(images, _GOLDEN["images"],
+                               atol=0.5 / 255 + 1e-4)
+
+
+def test_the_converted_sampler_is_amuseds_decoding(converted_dir):
+    config = MusePipeline.from_pretrained(converted_dir).config
+    assert config.sampler == amused.sampler_config()
+    assert config.sampler.guidance_scale == 9.0  # diffusers' 10.
+    assert config.text.kind == "clip"
+    assert sorted(os.listdir(converted_dir)) == [
+        "model.json", "text_encoder", "tokenizer",
+        "transformer.weights.h5", "vqgan.weights.h5"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"drop": "transformer/mlm_layer.conv2.weight"},
+     "has no parameter 'mlm_layer.conv2.weight'"),
+    ({"extra": "vqvae/decoder.extra.weight"},
+     "unexpected parameter 'decoder.extra.weight'"),
+    ({"drop": "text_encoder/text_projection.weight"},
+     "has no parameter 'text_projection.weight'"),
+])
+def test_a_parameter_that_does_not_fit_is_a_value_error_naming_it(
+        tmp_path, change, message):
+    folder = write_folder(tmp_path / "bad", **change)
+    with pytest.raises(ValueError, match=message):
+        amused.convert_folder(folder)
+
+
+def test_a_folder_that_is_not_amuseds_is_a_one_line_cli_error(
+        tmp_path, capsys):
+    folder = write_folder(tmp_path / "other")
+    os.remove(os.path.join(folder, "vqvae", "config.json"))
+    assert cli.main(["convert", "amused", folder,
+                     str(tmp_path / "out")]) == 2
+    assert "vqvae/config.json does not exist" in capsys.readouterr().err
+    assert cli.main(["convert", "amused", str(tmp_path / "none"),
+                     str(tmp_path / "out")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_the_converted_model_generates_inpaints_and_edits_from_the_cli(
+        converted_dir, tmp_path):
+    out = str(tmp_path / "gen")
+    assert cli.main(["generate", "a red apple", "--model", converted_dir,
+                     "--output", out]) == 0
+    (image,) = [os.path.join(out, f) for f in os.listdir(out)]
+    assert np.asarray(Image.open(image)).shape == (32, 32, 3)
+    Image.fromarray(np.full((32, 32), 255, np.uint8)).save(
+        tmp_path / "mask.png")
+    assert cli.main(["inpaint", image, str(tmp_path / "mask.png"),
+                     "a green pear", "--model", converted_dir, "--output",
+                     str(tmp_path / "inpainted")]) == 0
+    assert cli.main(["edit", image, "a green pear", "--model",
+                     converted_dir, "--iterations", "2", "--output",
+                     str(tmp_path / "edited")]) == 0
+
+
+# tensorflow_text registers the tokenizer's ops (TF Serving's binary has
+# them built in).
+_SERVE = r"""
+import json, sys
+import tensorflow as tf
+import tensorflow_text
+path = sys.argv[1]
+with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+    meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
+    sig = meta.signature_def["serving_default"]
+    pngs = sess.run(sig.outputs["image_bytes"].name,
+                    {sig.inputs["prompt"].name: ["a red apple", "Ünïcödé"],
+                     sig.inputs["seed"].name: 5})
+print(json.dumps([p.hex() for p in pngs]))
+"""
+
+
+@pytest.mark.slow
+def test_the_exported_converted_model_serves_prompts_through_tf1(
+        converted_dir, tmp_path):
+    # The CLIP tokenizer runs in the graph: prompt strings in, PNGs out,
+    # in a fresh process through the TF1 loader, as TF Serving loads it.
+    saved = str(tmp_path / "amused" / "1")
+    assert cli.main(["export", converted_dir, saved]) == 0
+    run = subprocess.run([sys.executable, "-c", _SERVE, saved],
+                         capture_output=True, text=True, timeout=600,
+                         check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    served = json.loads(run.stdout.strip().splitlines()[-1])
+    pipe = MusePipeline.from_pretrained(converted_dir)
+    expected = [tf.io.encode_png(i).numpy().hex()
+                for i in pipe(["a red apple", "Ünïcödé"], seed=5)]
+    assert served == expected
