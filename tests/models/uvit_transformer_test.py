@@ -136,7 +136,7 @@ def real_config_is_exact(name):
           f"peak {peak:.1f} GB")
 
 
-@pytest.mark.slow
+@pytest.mark.full_size
 @pytest.mark.parametrize("name", ["256", "512"])
 def test_the_real_amused_architectures_at_random_weights_are_exact(name):
     # In a fresh process: its 6 GB (600 M parameters as numpy arrays and

@@ -169,7 +169,7 @@ def clip_l14_is_exact():
     _assert_matches_transformers(_encoder(golden, tokenizer), golden)
 
 
-@pytest.mark.slow
+@pytest.mark.full_size
 def test_clip_l14_at_random_weights_matches_transformers(tmp_path):
     # In a fresh process: its 124 M parameters, held twice while assigned,
     # go back when it ends instead of staying with the test worker.
