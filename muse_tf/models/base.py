@@ -20,12 +20,31 @@ class ExportedByMuseServing:
         return None
 
 
-class ClassConditional:
+class BuiltFromConfig:
+    """A model built from one config dataclass (`config_class`): its Keras
+    config is that dataclass's dict and the model's name, so
+    `from_config(get_config())` rebuilds it."""
+
+    config_class = None
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(cls.config_class.from_dict(config.pop("config")),
+                   **config)
+
+
+class ClassConditional(BuiltFromConfig):
     """What every class-conditional transformer shares: its class count
     (`set_num_classes`), the null class id one past the last class (the
     unconditional input of guidance and of the training's condition
     drop), and its Keras config (its TransformerConfig and class count).
     """
+
+    config_class = TransformerConfig
 
     def set_num_classes(self, num_classes):
         self.num_classes = int(num_classes)
@@ -37,14 +56,7 @@ class ClassConditional:
         return self.num_classes
 
     def get_config(self):
-        return {"config": self.config.to_dict(),
-                "num_classes": self.num_classes, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(TransformerConfig.from_dict(config.pop("config")),
-                   **config)
+        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 def check_token_ids(name, token_ids, length):

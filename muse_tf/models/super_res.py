@@ -21,6 +21,7 @@ from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
 from muse_tf.models.base import (
+    BuiltFromConfig,
     DecodesFromMemory,
     ExportedByMuseServing,
     check_text_states,
@@ -29,9 +30,12 @@ from muse_tf.models.base import (
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MuseSuperRes(DecodesFromMemory, ExportedByMuseServing, keras.Model):
+class MuseSuperRes(BuiltFromConfig, DecodesFromMemory, ExportedByMuseServing,
+                   keras.Model):
     """Masked high-res token transformer conditioned on low-res tokens and
     text states."""
+
+    config_class = SuperResConfig
 
     def __init__(self, config: SuperResConfig, **kwargs):
         super().__init__(**kwargs)
@@ -90,11 +94,3 @@ class MuseSuperRes(DecodesFromMemory, ExportedByMuseServing, keras.Model):
         memory = self.attention_memory(text_states, text_mask, low_res_tokens,
                                        training=training)
         return self.logits_from_memory(token_ids, memory, training=training)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(SuperResConfig.from_dict(config.pop("config")), **config)

@@ -18,6 +18,7 @@ from muse_tf.layers.attention import TransformerBlock
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
 from muse_tf.models.base import (
+    BuiltFromConfig,
     DecodesFromMemory,
     ExportedByMuseServing,
     check_text_states,
@@ -25,8 +26,11 @@ from muse_tf.models.base import (
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class MuseTransformer(DecodesFromMemory, ExportedByMuseServing, keras.Model):
+class MuseTransformer(BuiltFromConfig, DecodesFromMemory, ExportedByMuseServing,
+                      keras.Model):
     """Masked image-token transformer conditioned on text states."""
+
+    config_class = TransformerConfig
 
     def __init__(self, config: TransformerConfig, **kwargs):
         super().__init__(**kwargs)
@@ -63,11 +67,3 @@ class MuseTransformer(DecodesFromMemory, ExportedByMuseServing, keras.Model):
         return self.logits_from_memory(
             token_ids, self.attention_memory(text_states, text_mask),
             training=training)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(TransformerConfig.from_dict(config.pop("config")), **config)

@@ -33,6 +33,7 @@ from muse_tf.configs import UViTConfig
 from muse_tf.layers.adaln_transformer_block import AdaLNTransformerBlock
 from muse_tf.layers.uvit_stage import UViTStage
 from muse_tf.models.base import (
+    BuiltFromConfig,
     ExportedByMuseServing,
     check_text_states,
     check_token_ids,
@@ -49,8 +50,10 @@ class UViTMemory(typing.NamedTuple):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class UViTTransformer(ExportedByMuseServing, keras.Model):
+class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
     """aMUSEd's masked transformer over an S x S grid of VQ tokens."""
+
+    config_class = UViTConfig
 
     def __init__(self, config: UViTConfig, **kwargs):
         super().__init__(**kwargs)
@@ -204,11 +207,3 @@ class UViTTransformer(ExportedByMuseServing, keras.Model):
         memory = self.attention_memory(text_states, None, pooled,
                                        micro_conds)
         return self.logits_from_memory(token_ids, memory, training=training)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(UViTConfig.from_dict(config.pop("config")), **config)

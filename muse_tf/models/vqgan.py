@@ -25,7 +25,7 @@ from muse_tf.configs import VQGANConfig
 from muse_tf.layers.res_block import ResBlock
 from muse_tf.layers.scalar_quantizer import FiniteScalarQuantizer
 from muse_tf.layers.vector_quantizer import VectorQuantizer
-from muse_tf.models.base import ExportedByMuseServing
+from muse_tf.models.base import BuiltFromConfig, ExportedByMuseServing
 
 # Per architecture: the residual blocks' options, the GroupNorm epsilon
 # and whether the encoder's first conv has a bias; how the encoder
@@ -189,7 +189,7 @@ class VQGANDecoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
-class VQGAN(ExportedByMuseServing, keras.Model):
+class VQGAN(BuiltFromConfig, ExportedByMuseServing, keras.Model):
     """Encoder, quantizer (a learned codebook, or FSQ with `fsq_levels`)
     and decoder built from a `VQGANConfig`.
 
@@ -197,6 +197,8 @@ class VQGAN(ExportedByMuseServing, keras.Model):
     interface the transformers use; `call` is the training path and returns
     (reconstruction, ids, quantizer loss).
     """
+
+    config_class = VQGANConfig
 
     def __init__(self, config: VQGANConfig, **kwargs):
         super().__init__(**kwargs)
@@ -269,11 +271,3 @@ class VQGAN(ExportedByMuseServing, keras.Model):
                              f"width], got shape {ids.shape}")
         images = self._decoder_output(self.quantizer.lookup(ids))
         return tf.clip_by_value(images, -1.0, 1.0)
-
-    def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(VQGANConfig.from_dict(config.pop("config")), **config)

@@ -18,11 +18,6 @@ import tensorflow as tf
 
 from muse_tf.configs import UViTConfig
 from muse_tf.convert import amused_transformer
-from muse_tf.layers.adaln_transformer_block import AdaLNTransformerBlock
-from muse_tf.layers.convnext_block import ConvNeXtBlock
-from muse_tf.layers.global_response_norm import GlobalResponseNorm
-from muse_tf.layers.text_cross_attention_block import TextCrossAttentionBlock
-from muse_tf.layers.uvit_stage import UViTStage
 from muse_tf.models.uvit_transformer import UViTTransformer
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
@@ -220,21 +215,6 @@ def test_the_config_reads_diffusers_json_and_round_trips():
 
 
 # === Keras serialization ===
-
-@pytest.mark.parametrize("layer", [
-    GlobalResponseNorm(8),
-    ConvNeXtBlock(8, 12),
-    TextCrossAttentionBlock(8, 2, 12),
-    AdaLNTransformerBlock(8, 2, 10),
-    UViTStage(8, 1, 2, 12, resample="up"),
-], ids=lambda layer: type(layer).__name__)
-def test_layer_config_round_trips_through_json(layer):
-    serialized = json.loads(json.dumps(
-        keras.saving.serialize_keras_object(layer)))
-    restored = keras.saving.deserialize_keras_object(serialized)
-    assert type(restored) is type(layer)
-    assert restored.get_config() == layer.get_config()
-
 
 def test_the_model_saves_and_reloads_with_its_weights(tiny_golden,
                                                       tmp_path):
