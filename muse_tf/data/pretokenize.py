@@ -13,16 +13,20 @@ and its condition, either text (an (image, caption) pair):
                               halves the shards; the states are LayerNorm
                               outputs of order 1, well inside its range)
   text_mask    int64 [T]      1 for real word pieces, 0 for padding
+  text_pooled  bytes          (encoders with a pooled output only: CLIP,
+                              which aMUSEd's U-ViT is modulated by)
+                              float16 [P], the prompt's summary vector
   caption      bytes          the caption, for inspection
 or a class (an (image, label) pair, or an image whose caption is its
 class's name or id):
   class_id     int64          the label
 
 beside `metadata.json` (shapes, example count, the condition, the key
-below) and, for text, `null_text.npz` (the empty prompt's states: the
-condition of dropped examples for classifier-free guidance). Shards are
-written to a temporary directory and renamed when complete, so a killed
-pass never leaves shards that look finished.
+below) and, for text, `null_text.npz` (the empty prompt's states, mask
+and pooled vector if any: the condition of dropped examples for
+classifier-free guidance). Shards are written to a temporary directory
+and renamed when complete, so a killed pass never leaves shards that
+look finished.
 
 The metadata's `key` is a `fingerprint` of everything the shards depend on
 (the data source, image size, the VQGAN's and text encoder's weights);
@@ -45,6 +49,8 @@ from muse_tf.data.pipeline import downsample, to_model_range
 
 METADATA = "metadata.json"
 NULL_TEXT = "null_text.npz"
+# The text encoder's outputs, in its order: NULL_TEXT's array names.
+_TEXT_OUTPUTS = ("states", "mask", "pooled")
 _SHARD_PATTERN = "tokens-*.tfrecord"
 
 
@@ -70,17 +76,20 @@ def read_metadata(directory):
 
 def _example(tokens, condition, low_res_tokens=None):
     """A serialized tf.train.Example; `condition` is (states, mask,
-    caption) for text or a class id."""
+    caption, pooled or None) for text or a class id."""
     feature = tf.train.Feature
     features = {
         "tokens": feature(int64_list=tf.train.Int64List(value=tokens))}
     if isinstance(condition, tuple):
-        states, mask, caption = condition
+        states, mask, caption, pooled = condition
         features.update(
             text_states=feature(bytes_list=tf.train.BytesList(
                 value=[states.astype("<f2").tobytes()])),
             text_mask=feature(int64_list=tf.train.Int64List(value=mask)),
             caption=feature(bytes_list=tf.train.BytesList(value=[caption])))
+        if pooled is not None:
+            features["text_pooled"] = feature(bytes_list=tf.train.BytesList(
+                value=[pooled.astype("<f2").tobytes()]))
     else:
         features["class_id"] = feature(
             int64_list=tf.train.Int64List(value=[condition]))
@@ -155,9 +164,11 @@ def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
         low_ids = (None if low_res_vqgan is None else
                    encode_low_res(batch["image"]).numpy())
         if text_encoder is not None:
-            states, masks = (t.numpy() for t in encode_text(batch["caption"]))
+            states, masks, *pooled = (
+                t.numpy() for t in encode_text(batch["caption"]))
             conditions = [(states[i], masks[i].astype(np.int64),
-                           batch["caption"][i].numpy())
+                           batch["caption"][i].numpy(),
+                           pooled[0][i] if pooled else None)
                           for i in range(len(ids))]
         else:
             conditions = _class_ids(batch, class_names)
@@ -178,11 +189,13 @@ def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
     metadata = {"key": key, "num_examples": count,
                 "sequence_length": int(ids[0].size)}
     if text_encoder is not None:
-        null_states, null_mask = encode_text(tf.constant([""]))
-        np.savez(os.path.join(partial, NULL_TEXT),
-                 states=null_states.numpy(), mask=null_mask.numpy())
+        null_text = encode_text(tf.constant([""]))
+        np.savez(os.path.join(partial, NULL_TEXT), **{
+            name: t.numpy() for name, t in zip(_TEXT_OUTPUTS, null_text)})
         metadata.update(condition="text", text_length=int(states.shape[1]),
                         text_dim=int(states.shape[2]))
+        if pooled:
+            metadata["pooled_dim"] = int(pooled[0].shape[1])
     else:
         metadata.update(condition="class", num_classes=len(class_names))
     if low_ids is not None:
@@ -196,9 +209,11 @@ def write_token_shards(examples, vqgan, output_dir, key, text_encoder=None,
 
 def read_token_shards(directory):
     """(raw serialized records of every shard in a fixed order, metadata,
-    null text): the null text is (states float32 [1, T, D], mask bool
-    [1, T]) for text shards, None for class shards. Parse batches of the
-    records with `parse_token_batch(records, metadata)`."""
+    null text): for text shards the null text is the empty prompt's
+    encoding as the encoder gave it, (states float32 [1, T, D], mask bool
+    [1, T]) and, with a pooled output, pooled float32 [1, P]; None for
+    class shards. Parse batches of the records with
+    `parse_token_batch(records, metadata)`."""
     metadata = read_metadata(directory)
     if metadata is None:
         raise ValueError(f"No finished token shards in {directory!r} (make "
@@ -208,15 +223,17 @@ def read_token_shards(directory):
     null_text = None
     if metadata.get("condition", "text") == "text":
         with np.load(os.path.join(directory, NULL_TEXT)) as null:
-            null_text = (null["states"].astype(np.float32),
-                         null["mask"].astype(bool))
+            null_text = tuple(
+                null[name].astype(bool if name == "mask" else np.float32)
+                for name in _TEXT_OUTPUTS if name in null.files)
     return tf.data.TFRecordDataset(files), metadata, null_text
 
 
 def parse_token_batch(records, metadata):
     """string [B] serialized examples -> {"tokens" int32 [B, L]} plus the
     condition, {"text_states" float32 [B, T, D], "text_mask" bool [B, T]}
-    or {"class_id" int32 [B]}, and "low_res_tokens" int32 [B, l] for
+    (and "text_pooled" float32 [B, P] for shards that hold it) or
+    {"class_id" int32 [B]}, and "low_res_tokens" int32 [B, l] for
     super-res shards."""
     features = {"tokens": tf.io.FixedLenFeature(
         [metadata["sequence_length"]], tf.int64)}
@@ -226,6 +243,8 @@ def parse_token_batch(records, metadata):
         features.update(
             text_states=tf.io.FixedLenFeature([], tf.string),
             text_mask=tf.io.FixedLenFeature([text_length], tf.int64))
+        if "pooled_dim" in metadata:
+            features["text_pooled"] = tf.io.FixedLenFeature([], tf.string)
     else:
         features["class_id"] = tf.io.FixedLenFeature([], tf.int64)
     if "low_res_sequence_length" in metadata:
@@ -235,11 +254,18 @@ def parse_token_batch(records, metadata):
     batch = {k: tf.cast(v, tf.int32) for k, v in parsed.items()
              if k in ("tokens", "class_id", "low_res_tokens")}
     if text:
-        states = tf.reshape(
-            tf.io.decode_raw(parsed["text_states"], tf.float16),
-            [-1, text_length, dim])
-        # Static batch size again (decode_raw loses it): XLA needs it.
-        batch["text_states"] = tf.ensure_shape(
-            tf.cast(states, tf.float32), [records.shape[0], text_length, dim])
+        batch["text_states"] = _float16_feature(
+            parsed["text_states"], [records.shape[0], text_length, dim])
         batch["text_mask"] = tf.cast(parsed["text_mask"], tf.bool)
+        if "pooled_dim" in metadata:
+            batch["text_pooled"] = _float16_feature(
+                parsed["text_pooled"],
+                [records.shape[0], metadata["pooled_dim"]])
     return batch
+
+
+def _float16_feature(raw, shape):
+    """string [B] of float16 bytes -> float32 `shape` ([B, ...]), with
+    the static batch size again (decode_raw loses it): XLA needs it."""
+    values = tf.reshape(tf.io.decode_raw(raw, tf.float16), [-1, *shape[1:]])
+    return tf.ensure_shape(tf.cast(values, tf.float32), shape)

@@ -36,7 +36,11 @@ class ConvNeXtBlock(keras.layers.Layer):
                                                   name="norm")
         self.pointwise_in = keras.layers.Dense(inner, use_bias=False,
                                                name="pointwise_in")
-        self.grn = GlobalResponseNorm(inner, name="grn")
+        # The GRN builds itself here: in this block's name scope, so its
+        # variables' paths name the block (checkpoints key variables by
+        # path; every block has a "grn").
+        with keras.name_scope(self.name, caller=self):
+            self.grn = GlobalResponseNorm(inner, name="grn")
         self.pointwise_out = keras.layers.Dense(self.channels, use_bias=False,
                                                 name="pointwise_out")
         self.cond_mapper = keras.layers.Dense(2 * self.channels,

@@ -52,14 +52,18 @@ class UViTStage(keras.layers.Layer):
             self.resample_conv = conv(self.channels, 2, strides=2,
                                       padding="valid", use_bias=False,
                                       name="resample_conv")
-        self.convnext_blocks = [
-            ConvNeXtBlock(self.channels, self.cond_dim, self.epsilon,
-                          name=f"convnext_{i}")
-            for i in range(self.num_blocks)]
-        self.attention_blocks = [
-            TextCrossAttentionBlock(self.channels, self.num_heads,
-                                    self.cond_dim, name=f"attention_{i}")
-            for i in range(self.num_blocks)]
+        # The blocks build themselves here: in this stage's name scope, so
+        # their variables' paths name the stage (checkpoints key variables
+        # by path; the down and up stages have the same block names).
+        with keras.name_scope(self.name, caller=self):
+            self.convnext_blocks = [
+                ConvNeXtBlock(self.channels, self.cond_dim, self.epsilon,
+                              name=f"convnext_{i}")
+                for i in range(self.num_blocks)]
+            self.attention_blocks = [
+                TextCrossAttentionBlock(self.channels, self.num_heads,
+                                        self.cond_dim, name=f"attention_{i}")
+                for i in range(self.num_blocks)]
         self.build((None, None, None, self.channels))
 
     def build(self, x_shape):

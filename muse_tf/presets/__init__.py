@@ -6,7 +6,6 @@ paying for `import tensorflow` when it only parses arguments.
 """
 
 import dataclasses
-import json
 import os
 
 from muse_tf.configs import (
@@ -192,6 +191,9 @@ def get_config(name: str) -> ModelConfig:
     ValueError if neither."""
     manifest = os.path.join(name, "model.json")
     if name not in PRESETS and os.path.isfile(manifest):
-        with open(manifest) as f:
-            return ModelConfig.from_dict(json.load(f)["config"])
+        # model_dir's reading, which finds a text encoder kept in the
+        # directory (aMUSEd's CLIP); imported here, as it imports this
+        # module and TensorFlow.
+        from muse_tf import model_dir
+        return model_dir.read_manifest(name)[0]
     return get_preset(name).config

@@ -13,6 +13,9 @@ only in their model and condition:
                           tokens, which are never dropped
   ClassConditionalTrainer MaskGIT's class-conditional model; a class id,
                           dropped to the learned null class
+  UViTTrainer             aMUSEd's U-ViT (a converted model); text states
+                          and CLIP's pooled vector, both dropped to the
+                          empty prompt's
 
 Distribution: the trainer runs under any tf.distribute strategy. Masks and
 condition drops are drawn for the whole global batch and each replica takes
@@ -26,10 +29,11 @@ import keras
 import tensorflow as tf
 
 from muse_tf import losses
-from muse_tf.configs import SuperResConfig, TransformerConfig
+from muse_tf.configs import SuperResConfig, TransformerConfig, UViTConfig
 from muse_tf.models.class_conditional import CLASS_TRANSFORMERS
 from muse_tf.models.super_res import MuseSuperRes
 from muse_tf.models.transformer import MuseTransformer
+from muse_tf.models.uvit_transformer import UViTTransformer
 from muse_tf.sampling.mask_schedule import random_mask, sample_mask_rate
 from muse_tf.training.checkpointing import model_variables
 from muse_tf.training.replicated import (
@@ -70,8 +74,11 @@ class TransformerTrainer(ReplicatedTrainer):
         """null_states [1, T, text_dim] and null_mask [1, T]: the encoding of
         the empty prompt, the condition of dropped examples. `strategy`:
         the tf.distribute strategy (default: the current one)."""
-        self.null_states = tf.constant(null_states, tf.float32)
-        self.null_mask = tf.constant(null_mask, tf.bool)
+        # {batch key: the empty prompt's value}: what a dropped example's
+        # condition becomes, entry by entry.
+        self.null_text = {
+            "text_states": tf.constant(null_states, tf.float32),
+            "text_mask": tf.constant(null_mask, tf.bool)}
         self._build_model_and_optimizer(config, train_config, strategy)
 
     def build_model(self, config):
@@ -132,20 +139,21 @@ class TransformerTrainer(ReplicatedTrainer):
             drop = drop[rows[0]:rows[0] + batch]
         return drop
 
-    def drop_condition(self, text_states, text_mask, seed, rows=None):
-        """Replaces the text of a random 10% of examples by the null text."""
-        drop = self.dropped(tf.shape(text_states)[0], seed, rows)
-        text_states = tf.where(drop[:, None, None], self.null_states,
-                               text_states)
-        text_mask = tf.where(drop[:, None], self.null_mask, text_mask)
-        return text_states, text_mask
+    def drop_condition(self, text, seed, rows=None):
+        """`text` ({key of `null_text`: [B, ...]}) with every entry of a
+        random 10% of examples replaced by the null text's: one draw for
+        all entries, so a dropped example sees the empty prompt whole."""
+        drop = self.dropped(tf.shape(text["text_states"])[0], seed, rows)
+        dropped = {}
+        for key, null in self.null_text.items():
+            where = tf.reshape(drop, [-1] + [1] * (null.shape.rank - 1))
+            dropped[key] = tf.where(where, null, text[key])
+        return dropped
 
     def dropped_condition(self, batch, seed, rows):
         """`batch` with the condition of a random 10% of its examples
         replaced by the null one (`seed`, `rows` as in `mask_batch`)."""
-        text_states, text_mask = self.drop_condition(
-            batch["text_states"], batch["text_mask"], seed, rows)
-        return {**batch, "text_states": text_states, "text_mask": text_mask}
+        return {**batch, **self.drop_condition(batch, seed, rows)}
 
     def logits(self, inputs, batch, training):
         """The model's logits for masked `inputs` under the batch's
@@ -254,3 +262,28 @@ class ClassConditionalTrainer(TransformerTrainer):
 
     def logits(self, inputs, batch, training):
         return self.model(inputs, batch["class_id"], training=training)
+
+
+class UViTTrainer(TransformerTrainer):
+    """Fine-tunes aMUSEd's U-ViT (a converted model). Batches add
+    "text_pooled" float32 [B, P], CLIP's projected pooled output, which
+    modulates the U-ViT beside the states it attends to; the
+    micro-conditions are the config's defaults. aMUSEd's unconditional
+    input is the encoding of "", so a dropped example gets the empty
+    prompt's states and pooled vector, and guidance keeps working."""
+
+    def __init__(self, config: UViTConfig, null_states, null_mask,
+                 null_pooled, train_config=TransformerTrainConfig(),
+                 strategy=None):
+        """null_pooled [1, P]: the empty prompt's pooled vector; the rest
+        as in TransformerTrainer."""
+        super().__init__(config, null_states, null_mask, train_config,
+                         strategy)
+        self.null_text["text_pooled"] = tf.constant(null_pooled, tf.float32)
+
+    def build_model(self, config):
+        return UViTTransformer(config, name="transformer")
+
+    def logits(self, inputs, batch, training):
+        return self.model(inputs, batch["text_states"], batch["text_pooled"],
+                          training=training)

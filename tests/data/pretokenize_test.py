@@ -66,6 +66,37 @@ def test_shards_hold_the_encoders_outputs(tiny_config, vqgan, text_encoder,
     np.testing.assert_array_equal(null_mask, mask[2:3])
 
 
+class _PooledEncoder(tf.Module):
+    """The tiny encoder with a third output, a pooled vector per prompt,
+    as CLIP's (aMUSEd's U-ViT is conditioned on it)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def __call__(self, prompts):
+        states, mask = self.encoder(prompts)
+        return states, mask, 2.0 * states[:, 0] + 1.0
+
+
+def test_shards_hold_a_pooled_output_when_the_encoder_gives_one(
+        tiny_config, vqgan, text_encoder, tmp_path):
+    out = str(tmp_path / "tokens")
+    encoder = _PooledEncoder(text_encoder)
+    metadata = pretokenize.write_token_shards(
+        _examples(tiny_config), vqgan, out, key="k", text_encoder=encoder)
+    records, _, (_, _, null_pooled) = pretokenize.read_token_shards(out)
+    batch = pretokenize.parse_token_batch(
+        next(iter(records.batch(len(CAPTIONS)))), metadata)
+    _, _, pooled = encoder(tf.constant(CAPTIONS))
+    # float16 storage, read back as float32.
+    assert batch["text_pooled"].dtype == tf.float32
+    np.testing.assert_allclose(batch["text_pooled"], pooled, atol=4e-3,
+                               rtol=2e-3)
+    np.testing.assert_allclose(null_pooled, pooled[2:3], atol=4e-3,
+                               rtol=2e-3)
+
+
 def test_rewritten_shards_replace_the_old_ones(tiny_config, vqgan,
                                                text_encoder, tmp_path):
     out = str(tmp_path / "tokens")

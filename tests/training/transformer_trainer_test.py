@@ -3,11 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from muse_tf.configs import UViTConfig
 from muse_tf.training.distribute import make_strategy
 from muse_tf.training.loop import NonFiniteLossError, run_training
 from muse_tf.training.transformer_trainer import (
     TransformerTrainConfig,
     TransformerTrainer,
+    UViTTrainer,
 )
 
 B, T = 8, 5
@@ -72,10 +74,33 @@ def test_masking_matches_the_sampled_rates(tiny_config):
 def test_condition_drop_uses_null_text_for_about_ten_percent(tiny_config):
     trainer = _trainer(tiny_config)
     states = tf.ones([4000, T, tiny_config.transformer.text_dim])
-    dropped, _ = trainer.drop_condition(states, tf.ones([4000, T], tf.bool),
-                                        tf.constant([3, 4]))
+    dropped = trainer.drop_condition(
+        {"text_states": states, "text_mask": tf.ones([4000, T], tf.bool)},
+        tf.constant([3, 4]))["text_states"]
     rate = float(tf.reduce_mean(tf.cast(
         tf.reduce_all(dropped == 0.0, axis=[1, 2]), tf.float32)))
+    assert abs(rate - 0.1) < 0.02
+
+
+def test_a_uvit_drop_gives_the_empty_prompts_states_and_pooled_together():
+    # aMUSEd's unconditional input is the encoding of "": both parts.
+    width, n = 16, 2000
+    config = UViTConfig(
+        hidden_size=width, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=width, in_channels=width, block_out_channels=width,
+        block_num_heads=2, num_res_blocks=1, vocab_size=72, codebook_size=64,
+        encoder_hidden_size=width, cond_embed_dim=width,
+        micro_cond_encode_dim=2, micro_cond_embed_dim=10, sample_size=4)
+    trainer = UViTTrainer(config, np.zeros([1, T, width]),
+                          np.ones([1, T], bool), np.zeros([1, width]))
+    dropped = trainer.drop_condition(
+        {"text_states": tf.ones([n, T, width]),
+         "text_mask": tf.ones([n, T], tf.bool),
+         "text_pooled": tf.ones([n, width])}, tf.constant([3, 4]))
+    states_dropped = tf.reduce_all(dropped["text_states"] == 0.0, [1, 2])
+    pooled_dropped = tf.reduce_all(dropped["text_pooled"] == 0.0, 1)
+    np.testing.assert_array_equal(states_dropped, pooled_dropped)
+    rate = float(tf.reduce_mean(tf.cast(pooled_dropped, tf.float32)))
     assert abs(rate - 0.1) < 0.02
 
 

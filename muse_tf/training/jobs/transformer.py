@@ -42,6 +42,7 @@ from muse_tf.training.transformer_trainer import (
     SuperResTrainer,
     TransformerTrainConfig,
     TransformerTrainer,
+    UViTTrainer,
 )
 
 _SAMPLE_PROMPTS = 8
@@ -265,8 +266,9 @@ def add_arguments(parser):
 
 
 def make_trainer(model_config, stage, null_text, train_config, strategy):
-    """The trainer of a stage's transformer: text base, class base or
-    super-res."""
+    """The trainer of a stage's transformer: text base (aMUSEd's U-ViT for
+    a converted aMUSEd model), class base or super-res. `null_text`: the
+    empty prompt's encoding, (states, mask[, pooled])."""
     if model_config.classes is not None:
         if stage != "base":
             raise ValueError("a class-conditional preset has only a base "
@@ -274,6 +276,9 @@ def make_trainer(model_config, stage, null_text, train_config, strategy):
         return ClassConditionalTrainer(
             model_config.transformer, model_config.classes.num_classes,
             train_config, strategy=strategy)
+    if model_config.uvit:
+        return UViTTrainer(model_config.transformer, *null_text,
+                           train_config, strategy=strategy)
     if stage == "base":
         return TransformerTrainer(model_config.transformer, *null_text,
                                   train_config, strategy=strategy)
@@ -302,8 +307,8 @@ def run(args):
     if args.export_only:
         null_text = None
         if text_encoder:
-            states, mask = text_encoder(tf.constant([""]))
-            null_text = states.numpy(), mask.numpy().astype(bool)
+            null_text = tuple(t.numpy()
+                              for t in text_encoder(tf.constant([""])))
     else:
         tokens_dir = prepare_tokens(args, model_config, text_encoder, vqgans)
         if args.prepare_only:
@@ -315,6 +320,9 @@ def run(args):
             raise ValueError(f"{tokens_dir} holds {metadata['condition']} "
                              f"conditions; preset {args.preset!r} needs "
                              f"{kind}")
+        if model_config.uvit and "pooled_dim" not in metadata:
+            raise ValueError(f"{tokens_dir} holds no pooled text vectors, "
+                             "which an aMUSEd model is conditioned on")
 
         def make_batches(start_step):
             return stream.training_stream(
