@@ -10,9 +10,11 @@ from muse_tf import logs
 from muse_tf.configs import (
     EDIT,
     GUIDANCE_SCHEDULES,
+    MASK_COUNT_RULES,
     MAX_BATCH,
     MAX_STEPS,
     SCHEDULES,
+    UNMASK_ORDERS,
 )
 from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 from muse_tf.training.jobs import JOBS
@@ -274,7 +276,9 @@ def _evaluate(args):
     judge, real = quality.judge_and_real(args.model, args.judge, args.real)
     pipe = muse_tf.load_pipeline(args.model)
     changes = {k: v for k, v in (("schedule", args.schedule),
-                                 ("guidance_schedule", args.guidance_schedule))
+                                 ("guidance_schedule", args.guidance_schedule),
+                                 ("unmask_order", args.unmask_order),
+                                 ("mask_count_rule", args.mask_count_rule))
                if v is not None}
     if changes:
         pipe = pipe.with_sampler(**changes)
@@ -411,6 +415,17 @@ def build_parser():
                      choices=GUIDANCE_SCHEDULES,
                      help="(base) guidance schedule (default: the model's "
                      "config)")
+    evl.add_argument("--unmask-order", default=None, choices=UNMASK_ORDERS,
+                     help="(base) which masked tokens each step uncovers: "
+                     "the most confident, or the next in the grid's Halton "
+                     "order (default: the model's config)")
+    evl.add_argument("--mask-count-rule", default=None,
+                     choices=MASK_COUNT_RULES,
+                     help="(base) how many: MaskGIT's floor of the masked "
+                     "count, or Halton-MaskGIT's of the uncovered count; "
+                     "its decoding is --unmask-order halton --schedule "
+                     "arccos --mask-count-rule halton (default: the "
+                     "model's config)")
     evl.add_argument("--output", default="report.json",
                      help="JSON report path (default: report.json)")
     evl.add_argument("--grid", default=None,

@@ -428,8 +428,10 @@ BASE_INPUTS = StageInputs("num_steps", "guidance_scale")
 SUPER_RES_INPUTS = StageInputs("super_res_steps", "super_res_guidance_scale")
 
 
-# Mask schedules γ of MaskGIT's Table 3 (formulas in sampling/mask_schedule).
-SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp")
+# Mask schedules γ of MaskGIT's Table 3 and Halton-MaskGIT's arccos
+# (formulas in sampling/mask_schedule).
+SCHEDULES = ("cosine", "linear", "square", "cubic", "sqrt", "log", "exp",
+             "arccos")
 # "none": no classifier-free guidance, one forward pass per step (models
 # without an unconditional input, such as MaskGIT's released ones).
 GUIDANCE_SCHEDULES = ("linear", "constant", "none")
@@ -442,6 +444,14 @@ MASK_COUNTS_FROM = ("masked", "length")
 # Which tokens a step re-masks: exactly the scheduled count by rank, or
 # those below the count-th lowest confidence (the reference decoders').
 CUTOFFS = ("rank", "value")
+# Which masked positions a step uncovers: the most confident samples
+# (MaskGIT) or the next ones in the grid's Halton order (Besnier et al.,
+# sampling/halton.py).
+UNMASK_ORDERS = ("confidence", "halton")
+# How a step's masked count follows from γ (sampler.py
+# `masked_count_after_step`): MaskGIT's ⌊γ·N⌋ left masked, or
+# Halton-MaskGIT's ⌊(1 − γ)·N⌋ uncovered.
+MASK_COUNT_RULES = ("maskgit", "halton")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -459,6 +469,10 @@ class SamplerConfig(_Serializable):
     last step, not after it, and masked counts from the whole sequence;
     `cutoff="value"` re-masks as the reference code does, which differs
     from ours only on tied confidences (`sampler.sampler_step`).
+    `unmask_order="halton"` uncovers positions in a fixed Halton order of
+    the grid rather than by confidence (the choice temperature then plays
+    no part); Halton-MaskGIT's own decoding is that order with
+    `schedule="arccos"` and `mask_count_rule="halton"` (docs/design.md §5).
     """
 
     num_steps: int = 24
@@ -471,6 +485,8 @@ class SamplerConfig(_Serializable):
     choice_annealing: str = "maskgit"
     mask_count_from: str = "masked"
     cutoff: str = "rank"
+    unmask_order: str = "confidence"
+    mask_count_rule: str = "maskgit"
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -482,7 +498,9 @@ class SamplerConfig(_Serializable):
                 f"expected one of {GUIDANCE_SCHEDULES}")
         for name, known in (("choice_annealing", CHOICE_ANNEALINGS),
                             ("mask_count_from", MASK_COUNTS_FROM),
-                            ("cutoff", CUTOFFS)):
+                            ("cutoff", CUTOFFS),
+                            ("unmask_order", UNMASK_ORDERS),
+                            ("mask_count_rule", MASK_COUNT_RULES)):
             if getattr(self, name) not in known:
                 raise ValueError(f"Unknown {name} {getattr(self, name)!r}; "
                                  f"expected one of {known}")

@@ -81,7 +81,8 @@ def generate_tokens(model, sampler, start, condition, uncondition, seed,
                   start_step=start_step,
                   choice_annealing=sampler.choice_annealing,
                   mask_count_from=sampler.mask_count_from,
-                  cutoff=sampler.cutoff)
+                  cutoff=sampler.cutoff, unmask_order=sampler.unmask_order,
+                  mask_count_rule=sampler.mask_count_rule)
 
 
 def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,

@@ -4,7 +4,9 @@
 decoding is done. The same function draws the training masking rate
 r = γ(u), u ~ U[0, 1), so training masks match what the sampler later asks
 the model to fill in. The formulas follow MaskGIT's `mask_schedule.py`,
-including its log and exp forms, which depend on the token count N.
+including its log and exp forms, which depend on the token count N, and
+add Halton-MaskGIT's arccos (`Utils/masking_scheduler.py`; its decoding
+schedule, docs/design.md §5).
 
 Everything is float32, as in the reference: 16·cos(π/3) floors to 7 in
 float32 but 8 in float64, and decoding counts must match the reference.
@@ -41,6 +43,10 @@ def mask_ratio(progress, schedule="cosine", total_tokens=None):
         ratio = 1.0 - r**3
     elif schedule == "sqrt":
         ratio = 1.0 - tf.sqrt(r)
+    elif schedule == "arccos":
+        # Divided by π/2 as a float32 constant, as the reference computes
+        # it: decoding counts floor this, so the rounding must match.
+        ratio = tf.acos(r) / (0.5 * math.pi)
     elif schedule in ("log", "exp"):
         if total_tokens is None:
             raise ValueError(f"the {schedule!r} schedule needs total_tokens")

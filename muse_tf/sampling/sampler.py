@@ -4,7 +4,9 @@ Each step predicts every position in one forward pass, samples the masked
 ones, and re-masks the least confident samples so that exactly
 ⌊γ((t+1)/T)·N⌋ positions stay masked (MaskGIT's clamp keeps at least one
 masked until the end; the last step's samples are the output). Known
-tokens never change.
+tokens never change. With the Halton order (Besnier et al., ICLR 2025),
+the positions re-masked are instead the last of a fixed order of the grid
+(`halton.py`), and the count may follow that paper's rule.
 
 Built for XLA/TPU: every shape is static, randomness is stateless from an
 explicit int32 [2] seed folded with the step, the loop is a tf.while_loop,
@@ -19,26 +21,51 @@ import math
 
 import tensorflow as tf
 
-from muse_tf.configs import CHOICE_ANNEALINGS, CUTOFFS, MASK_COUNTS_FROM
+from muse_tf.configs import (
+    CHOICE_ANNEALINGS,
+    CUTOFFS,
+    MASK_COUNT_RULES,
+    MASK_COUNTS_FROM,
+    UNMASK_ORDERS,
+)
+from muse_tf.sampling.halton import halton_ranks
 from muse_tf.sampling.mask_schedule import mask_ratio
 
 
 def masked_count_after_step(step, num_steps, initial_masked, num_unknown,
-                            schedule="cosine"):
+                            schedule="cosine", rule="maskgit"):
     """How many positions stay masked after 0-based `step`: int32 [B].
 
-    ⌊γ((t+1)/T)·N⌋, clamped as MaskGIT's `parallel_decode` does to
-    max(1, min(unknown − 1, ·)): a step uncovers at least one token while
-    more than one is masked, and keeps one masked otherwise (the last
-    step's samples fill it). N is `initial_masked` (MaskGIT's count of the
-    masked tokens; aMUSEd passes the sequence length instead). tests/sampling
-    checks the counts against the official decode's.
+    N is `initial_masked` (MaskGIT's count of the masked tokens; aMUSEd
+    passes the sequence length instead). tests/sampling checks the counts
+    against the official decodes'.
+
+    rule "maskgit": ⌊γ((t+1)/T)·N⌋ masked, clamped as MaskGIT's
+    `parallel_decode` does to max(1, min(unknown − 1, ·)): a step uncovers
+    at least one token while more than one is masked, and keeps one masked
+    otherwise (the last step's samples fill it).
+
+    rule "halton" (Halton-MaskGIT's `HaltonSampler.__call__`): the
+    uncovered count ⌊(1 − γ)·N⌋, at least t + 1 after step t (so a step
+    may uncover none when γ is flat) and N after the last. Flooring the
+    uncovered rather than the masked count leaves one more token masked
+    after most steps than "maskgit".
     """
     progress = tf.cast(step + 1, tf.float32) / tf.cast(num_steps, tf.float32)
     total = tf.cast(initial_masked, tf.float32)
-    count = tf.cast(tf.floor(total * mask_ratio(progress, schedule, total)),
-                    tf.int32)
-    return tf.maximum(1, tf.minimum(count, num_unknown - 1))
+    ratio = mask_ratio(progress, schedule, total)
+    if rule == "maskgit":
+        count = tf.cast(tf.floor(total * ratio), tf.int32)
+        return tf.maximum(1, tf.minimum(count, num_unknown - 1))
+    if rule == "halton":
+        uncovered = tf.maximum(
+            tf.cast(tf.floor((1.0 - ratio) * total), tf.int32), step + 1)
+        # mask_ratio's floor of 1e-6 (for training) would leave one token
+        # masked after the last step, where the reference's γ(1) = 0.
+        uncovered = tf.where(step + 1 >= num_steps, initial_masked, uncovered)
+        return tf.clip_by_value(initial_masked - uncovered, 0, num_unknown)
+    raise ValueError(f"Unknown mask count rule {rule!r}; expected one of "
+                     f"{MASK_COUNT_RULES}")
 
 
 def sample_categorical(logits, seed):
@@ -84,8 +111,10 @@ def choice_temperature_at(step, num_steps, choice_temperature,
 def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
                  mask_token_id, choice_temperature, temperature=1.0,
                  schedule="cosine", choice_annealing="maskgit",
-                 cutoff="rank"):
-    """Samples every masked slot, then re-masks the least confident ones.
+                 cutoff="rank", unmask_order="confidence",
+                 mask_count_rule="maskgit"):
+    """Samples every masked slot, then re-masks the least confident ones
+    (or the last in the Halton order).
 
     Args:
       tokens: int32 [B, L], `mask_token_id` where unknown.
@@ -109,6 +138,12 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
         ties, which Gumbel noise makes improbable; without noise (choice
         temperature 0, greedy decoding) positions that see the same inputs
         tie.
+      unmask_order: "confidence" re-masks the least confident samples;
+        "halton" those latest in the Halton order of the (square) grid,
+        so the masked positions still to come are uncovered in that order
+        whatever the model predicts (the choice temperature plays no part).
+      mask_count_rule: one of MASK_COUNT_RULES
+        (`masked_count_after_step`).
 
     Returns:
       (next_tokens, sampled), both int32 [B, L]. `sampled` has every
@@ -130,19 +165,30 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
     unknown = tf.equal(tokens, mask_token_id)
     sampled = tf.where(unknown, sampled, tokens)
 
-    log_probs = tf.gather(tf.nn.log_softmax(logits), sampled, batch_dims=2)
-    uniform = tf.random.stateless_uniform(
-        [batch, length], gumbel_seed, minval=1e-20, maxval=1.0)
-    gumbel = -tf.math.log(-tf.math.log(uniform))
-    confidence = log_probs + choice_temperature_at(
-        step, num_steps, choice_temperature, choice_annealing) * gumbel
+    if unmask_order == "confidence":
+        log_probs = tf.gather(tf.nn.log_softmax(logits), sampled,
+                              batch_dims=2)
+        uniform = tf.random.stateless_uniform(
+            [batch, length], gumbel_seed, minval=1e-20, maxval=1.0)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        confidence = log_probs + choice_temperature_at(
+            step, num_steps, choice_temperature, choice_annealing) * gumbel
+    elif unmask_order == "halton":
+        # A constant "confidence" falling along the order: the cut-off
+        # below then re-masks the latest positions still unknown. Ranks
+        # are distinct, so "rank" and "value" cut-offs agree.
+        confidence = tf.broadcast_to(
+            -tf.constant(halton_ranks(length), tf.float32), [batch, length])
+    else:
+        raise ValueError(f"Unknown unmask order {unmask_order!r}; expected "
+                         f"one of {UNMASK_ORDERS}")
     # Known tokens must never be re-masked, so their confidence is +inf
     # (not 1.0: a sampled token's log-probability can be 0 as well).
     confidence = tf.where(unknown, confidence, math.inf)
 
     num_unknown = tf.reduce_sum(tf.cast(unknown, tf.int32), axis=-1)
     mask_len = masked_count_after_step(step, num_steps, initial_masked,
-                                       num_unknown, schedule)
+                                       num_unknown, schedule, mask_count_rule)
     if cutoff == "rank":
         # Ties (e.g. log p = 0 for several tokens once the noise has
         # annealed) would make a value cut-off mask fewer than mask_len.
@@ -167,7 +213,8 @@ def sampler_step(tokens, logits, step, seed, *, num_steps, initial_masked,
 def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
            choice_temperature=4.5, temperature=1.0, schedule="cosine",
            start_step=0, choice_annealing="maskgit",
-           mask_count_from="masked", cutoff="rank"):
+           mask_count_from="masked", cutoff="rank",
+           unmask_order="confidence", mask_count_rule="maskgit"):
     """Runs steps `start_step`.. `num_steps` − 1 of parallel decoding from
     `tokens`.
 
@@ -183,7 +230,8 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
         `sampler_step`.
       start_step: the first step (MaskGIT's box editing: 2 of 12); at most
         num_steps − 1, so at least one step runs.
-      choice_annealing, cutoff: see `sampler_step`.
+      choice_annealing, cutoff, unmask_order, mask_count_rule: see
+        `sampler_step`.
       mask_count_from: "masked" schedules the masked counts from the
         tokens masked at the start (MaskGIT), "length" from the sequence
         length (aMUSEd); the two differ only when inpainting.
@@ -210,7 +258,8 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
             initial_masked=initial_masked, mask_token_id=mask_token_id,
             choice_temperature=choice_temperature, temperature=temperature,
             schedule=schedule, choice_annealing=choice_annealing,
-            cutoff=cutoff)
+            cutoff=cutoff, unmask_order=unmask_order,
+            mask_count_rule=mask_count_rule)
         # Keep the loop state's static shape whatever the closure's logits.
         return (step + 1, tf.ensure_shape(current, tokens.shape),
                 tf.ensure_shape(sampled, tokens.shape))

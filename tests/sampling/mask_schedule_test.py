@@ -10,7 +10,8 @@ N = 64
 
 
 def _reference(schedule, r):
-    """MaskGIT's `mask_schedule.schedule`, re-written in float32 numpy."""
+    """MaskGIT's `mask_schedule.schedule` and Halton-MaskGIT's arccos
+    (`Utils/masking_scheduler.py`), re-written in float32 numpy."""
     r = np.float32(r)
     n = np.float32(N)
     formulas = {
@@ -21,6 +22,7 @@ def _reference(schedule, r):
         "sqrt": lambda: 1 - np.sqrt(r),
         "log": lambda: -np.log2(r) / np.log2(n),
         "exp": lambda: 1 - np.exp2(-np.log2(n) * (1 - r)),
+        "arccos": lambda: np.arccos(r) / np.float32(math.pi / 2),
     }
     return np.clip(formulas[schedule](), 1e-6, 1.0).astype(np.float32)
 
