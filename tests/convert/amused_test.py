@@ -26,6 +26,7 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
 sys.path.insert(0, GOLDEN)
 import amused_params
 import clip_vocab
+from fine_tuning import fine_tune
 
 _GOLDEN = np.load(os.path.join(GOLDEN, "amused_pipeline_tiny.npz"))
 PROMPTS = json.loads(str(_GOLDEN["prompts"]))
@@ -171,31 +172,8 @@ def test_a_converted_model_fine_tunes_on_captioned_images(converted_dir,
                                                           tmp_path):
     # Shards with CLIP's pooled vectors, a U-ViT trainer under
     # MirroredStrategy, and a tuned model directory with the CLIP folders.
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    rows = []
-    for i, caption in enumerate(["a red apple", "a green pear", "", "Ünïcödé"]):
-        Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(
-            data / f"{i}.png")
-        rows.append(json.dumps({"file": f"{i}.png", "caption": caption}))
-    (data / "captions.jsonl").write_text("\n".join(rows))
-    work, tuned = tmp_path / "work", tmp_path / "tuned"
-    args = ["train", "transformer", "--preset", converted_dir,
-            "--init-from", converted_dir, "--vqgan", converted_dir,
-            "--data", f"folder:{data}", "--workdir", str(work),
-            "--num-steps", "2", "--batch-size", "4", "--checkpoint-every",
-            "2", "--sample-every", "0", "--strategy", "mirrored",
-            "--cpu-replicas", "2", "--learning-rate", "0.01",
-            "--warmup-steps", "1", "--model-dir", str(tuned)]
-    # Its own process, with two logical CPUs: MirroredStrategy's
-    # collectives would collide with those of other tests in this one.
-    run = subprocess.run([sys.executable, "-m", "muse_tf.cli", *args],
-                         capture_output=True, text=True, timeout=900,
-                         check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert tf.train.latest_checkpoint(str(work / "checkpoints")).endswith(
-        "ckpt-2")
+    tuned = fine_tune(converted_dir, ["a red apple", "a green pear", "",
+                                      "Ünïcödé"], 32, tmp_path)
     config, converted = model_dir.load(converted_dir)
     after = MusePipeline.from_pretrained(str(tuned))
     assert (after.config.transformer, after.config.sampler) == (

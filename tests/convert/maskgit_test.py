@@ -20,6 +20,7 @@ from muse_tf.pipeline import MusePipeline
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
 sys.path.insert(0, GOLDEN)
 import maskgit_params
+from fine_tuning import fine_tune
 
 TINY_TOKENIZER = os.path.join(GOLDEN, "maskgit", "tokenizer_tiny_checkpoint")
 TINY_TRANSFORMER = os.path.join(GOLDEN, "maskgit", "maskgit_tiny_checkpoint")
@@ -271,32 +272,9 @@ def test_the_exported_converted_model_serves_class_ids_through_tf1(
 @pytest.mark.slow
 def test_a_converted_model_fine_tunes_on_captioned_images(converted_dir,
                                                          tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    rows = []
-    for i, name in enumerate(["golden retriever", "tench", "goldfish",
-                              "golden retriever"]):
-        Image.fromarray(rng.integers(0, 256, (16, 16, 3), np.uint8)).save(
-            data / f"{i}.png")
-        rows.append(json.dumps({"file": f"{i}.png", "caption": name}))
-    (data / "captions.jsonl").write_text("\n".join(rows))
-    work, tuned = tmp_path / "work", tmp_path / "tuned"
-    args = ["train", "transformer", "--preset", converted_dir,
-            "--init-from", converted_dir, "--vqgan", converted_dir,
-            "--data", f"folder:{data}", "--workdir", str(work),
-            "--num-steps", "2", "--batch-size", "4", "--checkpoint-every",
-            "1", "--sample-every", "0", "--strategy", "mirrored",
-            "--cpu-replicas", "2", "--learning-rate", "0.01",
-            "--warmup-steps", "1", "--model-dir", str(tuned)]
-    # Its own process, with two logical CPUs: MirroredStrategy's
-    # collectives would collide with those of other tests in this one.
-    run = subprocess.run([sys.executable, "-m", "muse_tf.cli", *args],
-                         capture_output=True, text=True, timeout=900,
-                         check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert tf.train.latest_checkpoint(str(work / "checkpoints")).endswith(
-        "ckpt-2")
+    tuned = fine_tune(converted_dir, ["golden retriever", "tench",
+                                      "goldfish", "golden retriever"], 16,
+                      tmp_path)
     before = MusePipeline.from_pretrained(converted_dir)
     after = MusePipeline.from_pretrained(str(tuned))
     assert after.config == before.config
