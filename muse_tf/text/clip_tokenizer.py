@@ -165,6 +165,12 @@ class CLIPTokenizer(tf.Module):
         reads them (the map wins; its `added_tokens_decoder` gives a
         token's `normalized` flag; where one text names several tokens the
         last of bos, eos, unk, pad sets it)."""
+        for name in ("vocab.json", "merges.txt"):
+            if not os.path.exists(os.path.join(path, name)):
+                raise ValueError(
+                    f"{path} has no {name}: a CLIP tokenizer folder holds "
+                    "vocab.json and merges.txt, as the released aMUSEd "
+                    "folders do (a tokenizer.json alone is not read)")
         with open(os.path.join(path, "vocab.json"), encoding="utf-8") as f:
             vocabulary = json.load(f)
         with open(os.path.join(path, "merges.txt"), encoding="utf-8") as f:

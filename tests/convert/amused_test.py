@@ -113,6 +113,11 @@ def test_a_folder_that_is_not_amuseds_is_a_one_line_cli_error(
     assert cli.main(["convert", "amused", str(tmp_path / "none"),
                      str(tmp_path / "out")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+    folder = write_folder(tmp_path / "resaved")
+    os.remove(os.path.join(folder, "tokenizer", "vocab.json"))
+    assert cli.main(["convert", "amused", folder,
+                     str(tmp_path / "out")]) == 2
+    assert "has no vocab.json" in capsys.readouterr().err
 
 
 def test_the_converted_model_generates_inpaints_and_edits_from_the_cli(
@@ -128,7 +133,7 @@ def test_the_converted_model_generates_inpaints_and_edits_from_the_cli(
                      "a green pear", "--model", converted_dir, "--output",
                      str(tmp_path / "inpainted")]) == 0
     assert cli.main(["edit", image, "a green pear", "--model",
-                     converted_dir, "--iterations", "2", "--output",
+                     converted_dir, "--iterations", "1", "--output",
                      str(tmp_path / "edited")]) == 0
 
 

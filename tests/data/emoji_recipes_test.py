@@ -34,9 +34,13 @@ def data_dir(sample_data_dir, sample_128_builder, tmp_path_factory):
 
 def test_the_emoji_128_recipe_runs_shrunk(data_dir, tmp_path):
     """Base model -> high-res VQGAN -> super-res transformer -> larger
-    decoder, each joining one cascade model directory."""
-    recipe.run(recipe.load(os.path.join(RECIPES, "emoji_128.py"),
-                           shrink=True), str(tmp_path), data_dir=data_dir)
+    decoder, each joining one cascade model directory. The recipe's
+    second base-transformer run (`transformer_more`, the same job resumed
+    from the model directory, as fashion_32's fine-tuning steps run it in
+    tests/training/recipes_test.py) is left out for CI's time."""
+    steps = recipe.load(os.path.join(RECIPES, "emoji_128.py"), shrink=True)
+    recipe.run(steps, str(tmp_path), data_dir=data_dir,
+               only=[s.name for s in steps if s.name != "transformer_more"])
     with open(tmp_path / "super_res" / "tokens" / "metadata.json") as f:
         metadata = json.load(f)
     assert (metadata["sequence_length"],
@@ -67,10 +71,12 @@ def test_the_emoji_128_recipe_runs_shrunk(data_dir, tmp_path):
 
 
 def test_the_emoji_next_recipe_runs_shrunk(data_dir, tmp_path):
+    """Its base-stage tokenizer and that tokenizer's report; the 64-px
+    stage runs the same two jobs (left out for CI's time)."""
     recipe.run(recipe.load(os.path.join(RECIPES, "emoji_next.py"),
-                           shrink=True), str(tmp_path), data_dir=data_dir)
-    for name in ("vqgan_32", "vqgan_64"):
-        with open(tmp_path / f"{name}.json") as f:
-            report = json.load(f)
-        assert report["images"]["held_out"] == report["images"]["train"] == 8
-        assert 0 <= report["judge_vqgan_round_trip_train_kept"]
+                           shrink=True), str(tmp_path), data_dir=data_dir,
+               only=["vqgan_32", "eval_vqgan_32"])
+    with open(tmp_path / "vqgan_32.json") as f:
+        report = json.load(f)
+    assert report["images"]["held_out"] == report["images"]["train"] == 8
+    assert 0 <= report["judge_vqgan_round_trip_train_kept"]

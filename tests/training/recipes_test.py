@@ -2,6 +2,7 @@
 recipes need the emoji data: tests/data/emoji_recipes_test.py), and every
 bundled model's card shows the commands its recipe runs."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -75,6 +76,12 @@ def test_the_fashion_32_recipe_runs_shrunk_and_skips_finished_steps(
         tmp_path, capsys):
     workdir = str(tmp_path)
     steps = recipe.load(os.path.join(RECIPES, "fashion_32.py"), shrink=True)
+    # ft3 and ft4 run `further` again from the previous model directory,
+    # as ft does: left out for CI's time, so pack takes ft2's EMA model.
+    steps = [dataclasses.replace(s, args=("{workdir}/ft2_ema_model",
+                                          "{workdir}/fashion_32"))
+             if s.name == "pack" else s
+             for s in steps if s.name not in ("ft3", "ft4")]
     recipe.run(steps, workdir)
     # Class token shards.
     with open(tmp_path / "transformer" / "tokens" / "metadata.json") as f:
@@ -98,7 +105,8 @@ def test_the_fashion_32_recipe_runs_shrunk_and_skips_finished_steps(
     # 0 ends with the weights it started from, with one sample per class in
     # TensorBoard; a snapshot without --model-dir is refused before any
     # work.
-    start, further = str(tmp_path / "ft4_model"), str(tmp_path / "further")
+    start, further = (str(tmp_path / "ft2_ema_model"),
+                      str(tmp_path / "further"))
     options = ("--preset", "fashion_32", "--data", "fashion_mnist:train[:8]",
                "--vqgan", start, "--batch-size", "4")
     main_in_process(job_command(
