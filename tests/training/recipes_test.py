@@ -57,6 +57,19 @@ def test_every_recipe_loads_and_shrinks():
                 assert step.options["num_steps"] <= 2, (path, step.name)
 
 
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(RECIPES,
+                                                               "*.py"))),
+                         ids=os.path.basename)
+def test_every_recipe_step_parses_with_its_jobs_flags(path):
+    # Each step's command, full and shrunk, is one its job accepts (a
+    # renamed or removed flag fails here, before any recipe runs).
+    for shrink in (False, True):
+        for step in recipe.load(path, shrink=shrink):
+            parser, _ = recipe.job_parser(step.job, f"step {step.name}",
+                                          one_line_errors=True)
+            parser.parse_args(step.argv("runs/x"))
+
+
 def test_bad_recipes_and_steps_are_value_errors(tmp_path):
     path = tmp_path / "bad.py"
     path.write_text("from muse_tf.training.recipe import step\n"
