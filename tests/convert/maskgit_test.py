@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from fresh_process import run_in_fresh_process
 from PIL import Image
 
 from muse_tf import cli
@@ -96,15 +97,8 @@ def imagenet256_is_exact():
 
 @pytest.mark.full_size
 def test_the_imagenet256_architecture_at_random_weights_is_exact():
-    # In a fresh process: its 3 GB (226 M parameters held twice, XLA's
-    # compilation) go back when it ends instead of staying with the test
-    # worker.
-    run = subprocess.run(
-        [sys.executable, "-c",
-         "import maskgit_test; maskgit_test.imagenet256_is_exact()"],
-        cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
-        text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
+    # 3 GB: 226 M parameters held twice, and XLA's compilation.
+    run_in_fresh_process(__file__, "imagenet256_is_exact()")
 
 
 def test_the_architecture_is_read_from_the_official_256_tree():

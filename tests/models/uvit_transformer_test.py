@@ -7,7 +7,6 @@ loops' split into memory and steps; strict conversion; serialization."""
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
@@ -15,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from fresh_process import run_in_fresh_process
 
 from muse_tf.configs import UViTConfig
 from muse_tf.convert import amused_transformer
@@ -134,16 +134,9 @@ def real_config_is_exact(name):
 @pytest.mark.full_size
 @pytest.mark.parametrize("name", ["256", "512"])
 def test_the_real_amused_architectures_at_random_weights_are_exact(name):
-    # In a fresh process: its 6 GB (600 M parameters as numpy arrays and
-    # as variables) go back when it ends instead of staying with the test
-    # worker.
-    run = subprocess.run(
-        [sys.executable, "-c", ("import uvit_transformer_test as t; "
-                                f"t.real_config_is_exact({name!r})")],
-        cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
-        text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    print(run.stdout.strip().splitlines()[-1])
+    # 6 GB: 600 M parameters as numpy arrays and as variables.
+    out = run_in_fresh_process(__file__, f"real_config_is_exact({name!r})")
+    print(out.strip().splitlines()[-1])
 
 
 def test_the_real_manifests_have_the_documented_parameter_counts():

@@ -5,12 +5,12 @@ the config and the parameters it converts."""
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from fresh_process import run_in_fresh_process
 
 from muse_tf.configs import VQGANConfig
 from muse_tf.convert import amused_vqvae
@@ -99,14 +99,9 @@ def amused_256_is_exact():
 
 @pytest.mark.full_size
 def test_the_amused_256_vq_at_random_weights_is_exact():
-    # In a fresh process: its 146 M parameters, held twice while they are
-    # assigned, and XLA's compilation go back when it ends.
-    run = subprocess.run(
-        [sys.executable, "-c",
-         "import vqgan_amused_test; vqgan_amused_test.amused_256_is_exact()"],
-        cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
-        text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
+    # 146 M parameters, held twice while they are assigned, and XLA's
+    # compilation.
+    run_in_fresh_process(__file__, "amused_256_is_exact()")
 
 
 def test_the_amused_config_is_read_as_our_vqgan_config():

@@ -6,12 +6,12 @@ a strict weight mapping."""
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from fresh_process import run_in_fresh_process
 
 from muse_tf.convert import amused_text
 from muse_tf.text.clip_tokenizer import CLIPTokenizer
@@ -171,14 +171,9 @@ def clip_l14_is_exact():
 
 @pytest.mark.full_size
 def test_clip_l14_at_random_weights_matches_transformers(tmp_path):
-    # In a fresh process: its 124 M parameters, held twice while assigned,
-    # go back when it ends instead of staying with the test worker.
-    run = subprocess.run(
-        [sys.executable, "-c", "import clip_test; clip_test.clip_l14_is_exact()"],
-        cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
-        text=True, timeout=900, check=False,
-        env={**os.environ, "CLIP_TEST_DIR": str(tmp_path)})
-    assert run.returncode == 0, run.stderr[-3000:]
+    # 124 M parameters, held twice while assigned.
+    run_in_fresh_process(__file__, "clip_l14_is_exact()",
+                         env={"CLIP_TEST_DIR": str(tmp_path)})
 
 
 # === Strict weights ===
