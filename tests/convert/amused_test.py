@@ -9,7 +9,6 @@ names and shapes) with the same seeded weights, through `safetensors`."""
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -26,6 +25,7 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
 sys.path.insert(0, GOLDEN)
 import amused_params
 import clip_vocab
+import tf1_serving
 from fine_tuning import fine_tune
 
 _GOLDEN = np.load(os.path.join(GOLDEN, "amused_pipeline_tiny.npz"))
@@ -137,23 +137,6 @@ def test_the_converted_model_generates_inpaints_and_edits_from_the_cli(
                      str(tmp_path / "edited")]) == 0
 
 
-# tensorflow_text registers the tokenizer's ops (TF Serving's binary has
-# them built in).
-_SERVE = r"""
-import json, sys
-import tensorflow as tf
-import tensorflow_text
-path = sys.argv[1]
-with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
-    meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
-    sig = meta.signature_def["serving_default"]
-    pngs = sess.run(sig.outputs["image_bytes"].name,
-                    {sig.inputs["prompt"].name: ["a red apple", "Ünïcödé"],
-                     sig.inputs["seed"].name: 5})
-print(json.dumps([p.hex() for p in pngs]))
-"""
-
-
 @pytest.mark.slow
 def test_the_exported_converted_model_serves_prompts_through_tf1(
         converted_dir, tmp_path):
@@ -161,15 +144,11 @@ def test_the_exported_converted_model_serves_prompts_through_tf1(
     # in a fresh process through the TF1 loader, as TF Serving loads it.
     saved = str(tmp_path / "amused" / "1")
     assert cli.main(["export", converted_dir, saved]) == 0
-    run = subprocess.run([sys.executable, "-c", _SERVE, saved],
-                         capture_output=True, text=True, timeout=600,
-                         check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    served = json.loads(run.stdout.strip().splitlines()[-1])
+    prompts = ["a red apple", "Ünïcödé"]
+    served = tf1_serving.serve(saved, prompt=prompts, seed=5)
     pipe = MusePipeline.from_pretrained(converted_dir)
-    expected = [tf.io.encode_png(i).numpy().hex()
-                for i in pipe(["a red apple", "Ünïcödé"], seed=5)]
-    assert served == expected
+    assert served == [tf.io.encode_png(i).numpy()
+                      for i in pipe(prompts, seed=5)]
 
 
 @pytest.mark.slow

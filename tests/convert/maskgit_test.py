@@ -5,7 +5,6 @@ model directory that generates, edits, exports, serves and fine-tunes."""
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +20,7 @@ from muse_tf.pipeline import MusePipeline
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden")
 sys.path.insert(0, GOLDEN)
 import maskgit_params
+import tf1_serving
 from fine_tuning import fine_tune
 
 TINY_TOKENIZER = os.path.join(GOLDEN, "maskgit", "tokenizer_tiny_checkpoint")
@@ -204,21 +204,6 @@ def test_the_converted_model_decodes_as_the_official_inference(
 
 # === The command line: convert, generate, inpaint, export, serve ===
 
-_SERVE = r"""
-import json, sys
-import tensorflow as tf
-path = sys.argv[1]
-with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
-    meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
-    sig = meta.signature_def["serving_default"]
-    pngs = sess.run(sig.outputs["image_bytes"].name,
-                    {sig.inputs["class_id"].name: [207, 0],
-                     sig.inputs["seed"].name: 5})
-print(json.dumps([list(tf.io.decode_png(p).numpy().shape) for p in pngs]
-                 + [p.hex() for p in pngs]))
-"""
-
-
 @pytest.fixture(scope="module")
 def converted_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("maskgit") / "model")
@@ -250,15 +235,12 @@ def test_the_exported_converted_model_serves_class_ids_through_tf1(
         converted_dir, tmp_path):
     saved = str(tmp_path / "muse" / "1")
     assert cli.main(["export", converted_dir, saved]) == 0
-    run = subprocess.run([sys.executable, "-c", _SERVE, saved],
-                         capture_output=True, text=True, timeout=600,
-                         check=True)
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result[:2] == [[16, 16, 3]] * 2
+    served = tf1_serving.serve(saved, class_id=[207, 0], seed=5)
+    assert [list(tf.io.decode_png(p).shape) for p in served] == [
+        [16, 16, 3]] * 2
     pipe = MusePipeline.from_pretrained(converted_dir)
-    expected = [tf.io.encode_png(i).numpy().hex()
-                for i in pipe([207, 0], seed=5)]
-    assert result[2:] == expected
+    assert served == [tf.io.encode_png(i).numpy()
+                      for i in pipe([207, 0], seed=5)]
 
 
 # === Fine-tuning with our class-conditional trainer ===
