@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+from child_process import last_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROMPT = "a photograph of a red fox sitting in the snow, golden hour"
 
@@ -65,14 +67,6 @@ def ours(model_dir, batches, repeats, prompt):
             resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def _last_json(command, **kwargs):
-    run = subprocess.run(command, check=False, text=True,
-                         stdout=subprocess.PIPE, **kwargs)
-    if run.returncode:
-        raise SystemExit(f"{command[:2]} failed ({run.returncode})")
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", required=True,
@@ -103,13 +97,13 @@ def main():
               str(args.repeats), "--prompt", args.prompt]
     theirs = mine = None
     if args.only != "ours":
-        theirs = _last_json(
+        theirs = last_json(
             [args.peer_python,
              os.path.join(HERE, "peers", "bench_amused_pipeline.py"),
              args.folder, *common, "--threads", str(os.cpu_count())])
         print(json.dumps(theirs), file=sys.stderr)
     if args.only != "theirs":
-        mine = _last_json([sys.executable, os.path.abspath(__file__),
+        mine = last_json([sys.executable, os.path.abspath(__file__),
                            "--folder", args.folder, "--peer-python",
                            args.peer_python, "--ours-only", model_dir,
                            *common])

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from child_process import last_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -51,12 +53,6 @@ def ours(model_dir, batches, repeats, label):
     print(json.dumps({"impl": "muse_tf", "tensorflow": tf.__version__,
                       "steps": pipe.config.sampler.num_steps,
                       "results": results}))
-
-
-def _last_json(command, **kwargs):
-    run = subprocess.run(command, check=True, text=True,
-                         capture_output=True, **kwargs)
-    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -92,12 +88,12 @@ def main():
               file=sys.stderr)
     common = ["--batch", *map(str, args.batch), "--repeats",
               str(args.repeats), "--label", str(args.label)]
-    official = _last_json(
+    official = last_json(
         [args.official_python,
          os.path.join(HERE, "peers", "bench_maskgit_official.py"), *common],
         cwd=args.checkpoints,
         env={**os.environ, "PYTHONPATH": os.path.abspath(args.official_code)})
-    mine = _last_json([sys.executable, os.path.abspath(__file__),
+    mine = last_json([sys.executable, os.path.abspath(__file__),
                        "--checkpoints", args.checkpoints, "--official-python",
                        args.official_python, "--official-code",
                        args.official_code, "--ours-only", model_dir, *common])
