@@ -83,9 +83,10 @@ def measure(args):
             "lucidrains_flash_off": (
                 peers + ["bench_muse_maskgit_pytorch.py", "--flash", "off",
                          "--decode-repeats", "0"], PEERS),
-            "ours_fp32": (ours + ["bench_generate.py"], HERE),
-            "ours_bf16": (ours + ["bench_generate.py", "--dtype-policy",
-                                  "mixed_bfloat16", "--no-xla"], HERE),
+            "ours_fp32": (ours + ["bench_generate.py", "--precision",
+                                  "fp32"], HERE),
+            "ours_bf16": (ours + ["bench_generate.py", "--precision",
+                                  "bf16"], HERE),
         }
         for name, (command, cwd) in runs.items():
             results[f"{config.lower()}_{name}"] = run(

@@ -17,7 +17,6 @@ import argparse
 import json
 import statistics
 
-import keras
 import tensorflow as tf
 from bench_generate import (
     _time,
@@ -27,6 +26,7 @@ from bench_generate import (
 )
 
 from muse_tf.models.transformer import MuseTransformer
+from muse_tf.precision import choose, computing_in
 
 
 def time_call(fn, repeats):
@@ -40,18 +40,19 @@ def matmul_gflops(dtype, repeats, jit_compile, n=2048):
     return 2 * n**3 / time_call(lambda: matmul().numpy(), repeats) / 1e9
 
 
-def forward_seconds(args, policy, jit_compile):
-    keras.mixed_precision.set_global_policy(policy)
+def forward_seconds(args, precision, jit_compile):
     config = transformer_config(args)
     model = MuseTransformer(config)
-    keras.mixed_precision.set_global_policy("float32")
     batch = 2 * args.batch  # The doubled CFG batch.
     tokens = tf.fill([batch, config.sequence_length], config.mask_token_id)
     states = tf.random.normal([batch, args.text_len, args.text_dim])
     mask = tf.ones([batch, args.text_len], tf.bool)
-    memory = model.attention_memory(states, mask)
-    forward = tf.function(model.logits_from_memory, jit_compile=jit_compile)
-    return time_call(lambda: forward(tokens, memory).numpy(), args.repeats)
+    with computing_in([model], choose(precision)):
+        memory = model.attention_memory(states, mask)
+        forward = tf.function(model.logits_from_memory,
+                              jit_compile=jit_compile)
+        return time_call(lambda: forward(tokens, memory).numpy(),
+                         args.repeats)
 
 
 def main():
@@ -65,14 +66,14 @@ def main():
                         f"K{args.codebook} {args.tokens_side}x"
                         f"{args.tokens_side} b{args.batch} cfg",
               "forward_gflop": round(gflop, 3)}
-    for dtype, policy in (("fp32", "float32"), ("bf16", "mixed_bfloat16")):
+    for dtype in ("fp32", "bf16"):
         for jit_compile in (True, False):
             mode = "xla" if jit_compile else "graph"
             report[f"matmul_gflops_{dtype}_{mode}"] = round(matmul_gflops(
                 tf.float32 if dtype == "fp32" else tf.bfloat16, args.repeats,
                 jit_compile), 1)
             name = f"forward_{dtype}_{mode}"
-            seconds = forward_seconds(args, policy, jit_compile)
+            seconds = forward_seconds(args, dtype, jit_compile)
             report[f"{name}_seconds"] = round(seconds, 4)
             report[f"{name}_gflops"] = round(gflop / seconds, 1)
     print(json.dumps(report))

@@ -10,10 +10,11 @@ Two kinds of run:
     peers get. MLP width is 4x hidden.
 
 What is timed is one call of the whole decoding loop (all steps, CFG as one
-doubled batch), XLA-compiled unless --no-xla, after --warmup untimed calls;
-the median of --repeats is reported. `--dtype-policy mixed_bfloat16` runs
-the transformer in bf16 (sampling stays float32). Only ratios taken in one
-run on one machine mean anything (see peers/README.md).
+doubled batch) in `--precision` (default fp32: XLA-compiled; bf16: the
+transformer in bf16, sampling in float32, on a CPU as a oneDNN graph;
+`muse_tf/precision.py`), after --warmup untimed calls; the median of
+--repeats is reported. Only ratios taken in one run on one machine mean
+anything (see peers/README.md).
 
 FLOPs per step (config runs) are counted by hand, multiply-add = 2: every
 Dense matmul of one forward of the doubled batch over the image tokens,
@@ -31,13 +32,13 @@ import json
 import statistics
 import time
 
-import keras
 import tensorflow as tf
 
 import muse_tf
 from muse_tf.conditioning import Condition
 from muse_tf.configs import SamplerConfig, TransformerConfig
 from muse_tf.models.transformer import MuseTransformer
+from muse_tf.precision import PRECISIONS, choose, computing_in
 from muse_tf.sampling.guided import generate_tokens
 from muse_tf.sampling.settings import StageSettings, seed_pair
 
@@ -99,10 +100,11 @@ def gflop_once(args, batch):
     return 2 * total * batch / 1e9
 
 
-def random_loop(args, guidance_scale=3.0, jit_compile=True):
+def random_loop(args, guidance_scale=3.0, precision=None):
     """A random-weight transformer at the peers' flags and a call of its
-    whole decoding loop on random text states, as the peers get them:
-    (transformer, call)."""
+    whole decoding loop in `precision` (a Choice; default fp32) on random
+    text states, as the peers get them: (transformer, call)."""
+    precision = precision or choose("fp32")
     config = transformer_config(args)
     transformer = MuseTransformer(config)
     sampler = SamplerConfig(num_steps=args.steps)
@@ -112,20 +114,21 @@ def random_loop(args, guidance_scale=3.0, jit_compile=True):
                                           args.text_dim, 2))
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
-    run = tf.function(generate_tokens, jit_compile=jit_compile)
+    run = tf.function(generate_tokens, jit_compile=precision.xla)
 
     def call():
-        run(transformer, sampler, start, condition, uncondition,
+        with computing_in([transformer], precision):
+            return run(transformer, sampler, start, condition, uncondition,
             seed_pair(tf.constant(0, tf.int64)),
-            StageSettings(tf.constant(args.steps),
-                          tf.constant(guidance_scale))).numpy()
+                StageSettings(tf.constant(args.steps),
+                              tf.constant(guidance_scale))).numpy()
 
     return transformer, call
 
 
 def bench_config(args):
     transformer, call = random_loop(
-        args, 3.0 if args.cfg == "on" else 0.0, args.xla)
+        args, 3.0 if args.cfg == "on" else 0.0, args.precision)
     times = _time(call, args.warmup, args.repeats)
     # The loop always runs the doubled batch (--cfg off is guidance 0).
     batch = 2 * args.batch
@@ -143,7 +146,7 @@ def bench_config(args):
 
 
 def bench_model(args):
-    pipe = muse_tf.load_pipeline(args.model)
+    pipe = muse_tf.load_pipeline(args.model, precision=args.precision)
     prompts = ["a ladybug emoji, Apple style"] * args.batch
     steps = args.steps or pipe.config.sampler.num_steps
     tokens = lambda: pipe.tokens(prompts, seed=0,
@@ -167,22 +170,17 @@ def main():
     parser.add_argument("--cfg", choices=["on", "off"], default="on")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--dtype-policy", default="float32",
-                        choices=["float32", "mixed_bfloat16"])
-    parser.add_argument("--no-xla", dest="xla", action="store_false",
-                        help="run the loop as a plain graph (TensorFlow's "
-                        "oneDNN kernels) instead of XLA-compiled (config "
-                        "runs; a bundled model's loop is always compiled)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     parser.add_argument("--label", default="")
     args = parser.parse_args()
-    keras.mixed_precision.set_global_policy(args.dtype_policy)
+    args.precision = choose(args.precision)
 
     result = bench_model(args) if args.model else bench_config(args)
     times = result.pop("times")
     median = statistics.median(times)
     print(json.dumps({
         "peer": "muse_tf", "label": args.label, **result,
-        "dtype_policy": args.dtype_policy, "xla": args.xla,
+        "precision": args.precision.name, "xla": args.precision.xla,
         "seconds_per_batch_median": round(median, 4),
         "seconds_per_batch_min": round(min(times), 4),
         "images_per_second": round(args.batch / median, 3),

@@ -7,16 +7,13 @@ The same as `muse-tf export`; see `muse_tf/export.py` for the signatures.
 
 import argparse
 
-from muse_tf.cli import add_export_arguments
-from muse_tf.export import export
+from muse_tf.cli import add_export_arguments, export_command
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_export_arguments(parser)
-    args = parser.parse_args(argv)
-    path = export(args.model, args.out_dir, args.max_batch, args.max_steps)
-    print(f"wrote SavedModel {path}")
+    export_command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

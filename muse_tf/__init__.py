@@ -6,11 +6,12 @@ exported SavedModel), or `muse-tf generate --help`.
 """
 
 
-def load(path):
-    """Loads an exported SavedModel as a pipeline: `load(p)(["a prompt"])`."""
+def load(path, precision="auto"):
+    """Loads an exported SavedModel as a pipeline: `load(p)(["a prompt"])`
+    (`precision`: see `SavedPipeline`)."""
     from muse_tf.saved_pipeline import SavedPipeline
 
-    return SavedPipeline(path)
+    return SavedPipeline(path, precision)
 
 
 def load_pipeline(name_or_dir=None, **kwargs):

@@ -16,6 +16,7 @@ from muse_tf.configs import (
     SCHEDULES,
     UNMASK_ORDERS,
 )
+from muse_tf.precision import PRECISIONS
 from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 from muse_tf.training.jobs import JOBS
 
@@ -31,7 +32,9 @@ def _run_pipeline(args, make_images):
     class names or ids for a class-conditional model."""
     import muse_tf
 
-    pipe = muse_tf.load_pipeline(args.model, decoder=args.decoder)
+    pipe = muse_tf.load_pipeline(args.model, decoder=args.decoder,
+                                 precision=args.precision)
+    print(pipe.precision)
     labels = [str(pipe.conditioner.describe(value))
               for value in pipe.conditioner.parse(args.prompts)]
     sampling = {"seed": args.seed, "guidance_scale": args.guidance_scale,
@@ -141,10 +144,15 @@ def _prepare_data(args):
                       for k, v in builder.info.splits.items()))
 
 
-def _export(args):
+def export_command(args):
+    """`muse-tf export` (also export/export_savedmodel.py)."""
     from muse_tf.export import export
+    from muse_tf.precision import choose
 
-    path = export(args.model, args.out_dir, args.max_batch, args.max_steps)
+    choice = choose(args.precision)
+    print(choice)
+    path = export(args.model, args.out_dir, args.max_batch, args.max_steps,
+                  choice)
     print(f"wrote SavedModel {path}")
 
 
@@ -191,6 +199,17 @@ def add_export_arguments(parser):
     parser.add_argument("--max-steps", type=int, default=MAX_STEPS,
                         help="largest number of decoding steps of any stage "
                         f"the model accepts (default {MAX_STEPS})")
+    add_precision_argument(parser, "the exported signatures; a bf16 export "
+                           "also has float32 twins (<name>_fp32) for "
+                           "machines without bf16")
+
+
+def add_precision_argument(parser, what):
+    """--precision auto|fp32|bf16 (`precision.choose`)."""
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help=f"number format of {what}: auto (default: "
+                        "bf16 where the CPU has AVX512-BF16 or AMX, or on "
+                        "a TPU or GPU; else fp32), fp32 or bf16")
 
 
 def _add_sampling_arguments(parser, defaults_from, num_steps=True):
@@ -243,6 +262,7 @@ def _add_pipeline_arguments(parser, num_steps=True):
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"bundled model name ({', '.join(BUNDLED_MODELS)}"
                         f") or model directory (default: {DEFAULT_MODEL})")
+    add_precision_argument(parser, "the model's computation")
     parser.add_argument("--decoder", choices=["base", "large"],
                         default="base",
                         help="the last VQGAN's decoder: its base one or "
@@ -274,7 +294,8 @@ def _evaluate(args):
     from muse_tf import quality
 
     judge, real = quality.judge_and_real(args.model, args.judge, args.real)
-    pipe = muse_tf.load_pipeline(args.model)
+    pipe = muse_tf.load_pipeline(args.model, precision=args.precision)
+    print(pipe.precision)
     changes = {k: v for k, v in (("schedule", args.schedule),
                                  ("guidance_schedule", args.guidance_schedule),
                                  ("unmask_order", args.unmask_order),
@@ -407,6 +428,7 @@ def build_parser():
                      "emoji, not all the judge knows (a quicker estimate)")
     evl.add_argument("--batch-size", type=int, default=32)
     evl.add_argument("--seed", type=int, default=0)
+    add_precision_argument(evl, "the generation")
     _add_decoding_arguments(evl, "the model's config")
     evl.add_argument("--schedule", default=None, choices=SCHEDULES,
                      help="(base) mask schedule (default: the model's "
@@ -439,7 +461,7 @@ def build_parser():
         "with the signatures serving_default, generate_tokens, "
         "decode_tokens, inpaint and edit.")
     add_export_arguments(exp)
-    exp.set_defaults(run=_export)
+    exp.set_defaults(run=export_command)
 
     conv = sub.add_parser(
         "convert", help="convert another implementation's released model",

@@ -3,7 +3,7 @@
 Conditions go in (prompt strings, or class ids), PNG bytes come out: the
 SavedModel holds the conditioner (the tf-text tokenizer with its vocabulary
 as an asset and the frozen text encoder, or the class embedding), the
-XLA-compiled decoding of every stage — the same compiled function the
+compiled decoding of every stage — the same compiled function the
 Python pipeline runs, so a seed gives the same bytes in both — and the last
 VQGAN's decoder. One serving module serves every model: the conditioner
 names the condition input (`prompt` / `class_id`) and the stages name their
@@ -44,6 +44,14 @@ model's size, an empty mask, and not one image per condition. Prompts
 longer than the tokenizer window are truncated to it (`TextConfig.
 max_length` word pieces, [CLS] and [SEP] included).
 
+A model exported in bf16 (`precision.py`; `--precision auto` picks it
+on a machine that multiplies bf16 natively) also carries every signature
+as a float32 twin, `<name>_fp32` (e.g. `serving_default_fp32`), over the
+same float32 weights: a machine without bf16, where bf16 runs 4 to 6 times
+slower, serves those (name the signature in the request; `muse_tf.load`
+picks the twins by itself there). The SavedModel's `precision` variable
+records the precision of its unsuffixed signatures.
+
 Adding a signature is one method that returns a dict of tensors plus one
 entry in `signatures()`.
 """
@@ -56,6 +64,7 @@ import tensorflow as tf
 
 import muse_tf
 from muse_tf.configs import EDIT, MAX_BATCH, MAX_STEPS
+from muse_tf.pipeline import MusePipeline
 from muse_tf.sampling import settings as sampling_settings
 from muse_tf.sampling.settings import Settings, StageSettings
 
@@ -94,6 +103,15 @@ class ServingModule(tf.Module):
         self._track_only_what_serving_needs(pipeline)
         self.max_batch = int(max_batch)
         self.max_steps = int(max_steps)
+        self.precision = tf.Variable(pipeline.precision.name,
+                                     trainable=False)
+        # Untracked: the twin's functions capture this module's variables.
+        object.__setattr__(self, "fp32_twin", None)
+        if pipeline.precision.name != "fp32":
+            object.__setattr__(self, "fp32_twin", ServingModule(
+                MusePipeline(pipeline.config, pipeline.components,
+                             pipeline.conditioner, precision="fp32"),
+                max_batch, max_steps))
         conditioner = pipeline.conditioner
         self.condition_name = conditioner.input_name
         self.negative_name = f"negative_{conditioner.input_name}"
@@ -147,11 +165,15 @@ class ServingModule(tf.Module):
         self.edit = _signature_function(images + edit, self._edit)
 
     def signatures(self):
-        return {"serving_default": self.serving_default,
-                "generate_tokens": self.generate_tokens,
-                "decode_tokens": self.decode_tokens,
-                "inpaint": self.inpaint,
-                "edit": self.edit}
+        own = {"serving_default": self.serving_default,
+               "generate_tokens": self.generate_tokens,
+               "decode_tokens": self.decode_tokens,
+               "inpaint": self.inpaint,
+               "edit": self.edit}
+        if self.fp32_twin is not None:
+            own.update({f"{name}_fp32": function for name, function
+                        in self.fp32_twin.signatures().items()})
+        return own
 
     def _track_only_what_serving_needs(self, pipeline):
         """Makes the SavedModel own the raw tf.Variables (those behind the
@@ -330,9 +352,11 @@ class ServingModule(tf.Module):
         return out_dir
 
 
-def export(model, out_dir, max_batch=MAX_BATCH, max_steps=MAX_STEPS):
-    """Exports a bundled model name, a model directory or a `MusePipeline`
-    as a SavedModel at `out_dir`."""
+def export(model, out_dir, max_batch=MAX_BATCH, max_steps=MAX_STEPS,
+           precision="auto"):
+    """Exports a bundled model name or a model directory (in `precision`,
+    `precision.choose`), or a `MusePipeline` (in its own), as a SavedModel
+    at `out_dir`."""
     if isinstance(model, str):
-        model = muse_tf.load_pipeline(model)
+        model = muse_tf.load_pipeline(model, precision=precision)
     return ServingModule(model, max_batch, max_steps).save(out_dir)

@@ -11,9 +11,12 @@ super-res). The last stage's VQGAN decoder draws the pixels.
 
 The condition is encoded in a graph function (tf-text tokenization is
 string work that XLA cannot compile); decoding every stage, and the VQGAN
-decoder, each run as one XLA-compiled function — the same functions the
+decoder, each run as one compiled function — the same functions the
 SavedModel's signatures call, so a seed gives the same bytes in both.
-Sampling settings travel as one `sampling.settings.Settings`.
+The stages' models compute in the pipeline's precision (`precision.py`:
+fp32 under XLA, or bf16, on a CPU as a oneDNN graph); the text encoder
+stays float32, as it runs once per call. Sampling settings travel as one
+`sampling.settings.Settings`.
 
 Model directories (config, components, weights) belong to `model_dir.py`.
 """
@@ -35,6 +38,7 @@ from muse_tf.configs import (
     replace_sampler,
 )
 from muse_tf.data.pipeline import downsample, to_model_range, to_uint8
+from muse_tf.precision import Choice, choose, computing_in
 from muse_tf.sampling import settings as sampling_settings
 from muse_tf.sampling.guided import edit_tokens, generate_tokens
 
@@ -86,31 +90,50 @@ class MusePipeline(tf.Module):
     model `pipe(["sneaker", 9], seed=0)`."""
 
     def __init__(self, config: ModelConfig, components=None,
-                 conditioner=None, name="muse_pipeline"):
+                 conditioner=None, precision="fp32", name="muse_pipeline"):
         """components: {name: built model} (see `model_dir.components`);
         missing ones are built from `config` with fresh weights.
         conditioner: to share one (e.g. the frozen text encoder) between
-        pipelines; default: built from `config`."""
+        pipelines; default: built from `config`.
+        precision: "fp32", "bf16", "auto" (`precision.choose`) or a
+        `precision.Choice`; pipelines of either precision can share
+        components, as the weights stay float32."""
         super().__init__(name=name)
         self.config = config
         self.components = model_dir.build(config, components)
         self.conditioner = conditioner or build_conditioner(
             config, self.components.get("class_transformer"))
         self.stages = _stages(config, self.components)
+        self.precision = (precision if isinstance(precision, Choice)
+                          else choose(precision))
         self._encode_conditions = tf.function(self.encode_conditions)
-        self._generate = tf.function(self.generate_graph, jit_compile=True)
-        self._decode = tf.function(self.decode_tokens, jit_compile=True)
-        self._super_resolve = tf.function(self.super_resolve_graph,
-                                          jit_compile=True)
-        self._encode = tf.function(self.encode_images, jit_compile=True)
-        self._inpaint = tf.function(self.inpaint_graph, jit_compile=True)
-        self._outpaint = tf.function(self.outpaint_graph, jit_compile=True)
-        self._edit = tf.function(self.edit_graph, jit_compile=True)
+        self._generate = self._compiled(self.generate_graph)
+        self._decode = self._compiled(self.decode_tokens)
+        self._super_resolve = self._compiled(self.super_resolve_graph)
+        self._encode = self._compiled(self.encode_images)
+        self._inpaint = self._compiled(self.inpaint_graph)
+        self._outpaint = self._compiled(self.outpaint_graph)
+        self._edit = self._compiled(self.edit_graph)
+
+    def _compiled(self, graph_function):
+        """`graph_function` as a tf.function of this pipeline's precision:
+        XLA-compiled unless bf16 on a CPU, and traced (on any call that
+        traces) with the stages' models computing in that precision."""
+        function = tf.function(graph_function,
+                               jit_compile=self.precision.xla)
+        models = [model for stage in self.stages
+                  for model in (stage.transformer, stage.vqgan)]
+
+        def call(*args):
+            with computing_in(models, self.precision):
+                return function(*args)
+        return call
 
     # === Loading and saving ===
 
     @classmethod
-    def from_pretrained(cls, name_or_dir=None, stages=None, decoder="base"):
+    def from_pretrained(cls, name_or_dir=None, stages=None, decoder="base",
+                        precision="auto"):
         """A bundled model by name (`muse_tf.presets.BUNDLED_MODELS`;
         default: the bundled default) or a model directory.
 
@@ -119,16 +142,18 @@ class MusePipeline(tf.Module):
           for a name).
         decoder: the last VQGAN's decoder: "base", or "large" (Muse's
           fine-tuned larger decoder, where the directory has one).
+        precision: "auto" (bf16 where the machine multiplies it natively,
+          else fp32; `precision.choose`), "fp32" or "bf16".
         """
         config, components = model_dir.load(name_or_dir, stages, decoder)
-        return cls(config, components)
+        return cls(config, components, precision=precision)
 
     def with_sampler(self, **changes):
         """The same model (weights shared, nothing copied) decoding its base
         stage with other sampler settings, e.g. `schedule="linear"` or
         `guidance_schedule="constant"` (the papers' decoding ablations)."""
         return type(self)(replace_sampler(self.config, **changes),
-                          self.components, self.conditioner)
+                          self.components, self.conditioner, self.precision)
 
     def save(self, directory):
         """Writes the model directory (`model_dir.save`)."""

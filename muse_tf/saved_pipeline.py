@@ -5,6 +5,9 @@ not registered 'CaseFoldUTF8'" otherwise), so this module imports
 tensorflow_text itself. Optional inputs take the defaults recorded in the
 SignatureDef — the same ones TF Serving applies — and inputs are checked
 by the rules the Python pipeline applies (ValueError before the request).
+A SavedModel exported in bf16 is served through its float32 twin
+signatures on a machine that does not multiply bf16 natively
+(`export.py`, `precision.py`).
 """
 
 import os
@@ -16,6 +19,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from muse_tf.conditioning import check_prompts, parse_class_ids
 from muse_tf.configs import BASE_INPUTS, SUPER_RES_INPUTS
+from muse_tf.precision import choose
 from muse_tf.sampling.settings import check_names, check_seed
 
 
@@ -37,13 +41,25 @@ class SavedPipeline:
     """`pipe(["a prompt"], seed=0)` -> uint8 images, from a SavedModel; for
     a class-conditional model `pipe(["sneaker", 9], seed=0)`."""
 
-    def __init__(self, path):
+    def __init__(self, path, precision="auto"):
+        """precision: "auto" (the SavedModel's own precision where this
+        machine multiplies it natively, else its float32 twins), "fp32"
+        or "bf16" (a ValueError if it was not exported in bf16)."""
         if not os.path.exists(os.path.join(path, "saved_model.pb")):
             raise ValueError(f"No SavedModel at {path!r}")
         self.path = path
         self.module = tf.saved_model.load(path)
-        self.defaults = signature_defaults(path)
-        inputs = set(signature_def(path).inputs)
+        exported = self.module.precision.numpy().decode()
+        self.precision = choose(precision).name
+        if self.precision == "bf16" and exported != "bf16":
+            if precision == "bf16":
+                raise ValueError(f"{path} was exported in {exported}: it "
+                                 f"has no bf16 signatures")
+            self.precision = exported
+        self.signature = ("serving_default" if self.precision == exported
+                          else "serving_default_fp32")
+        self.defaults = signature_defaults(path, self.signature)
+        inputs = set(signature_def(path, self.signature).inputs)
         self.condition_name = "class_id" if "class_id" in inputs else "prompt"
         self.stage_inputs = [names for names in (BASE_INPUTS, SUPER_RES_INPUTS)
                              if names.num_steps in inputs]
@@ -89,7 +105,7 @@ class SavedPipeline:
 
     def png_bytes(self, prompts, negative_prompts=None, seed=0, **settings):
         """PNG-encoded images, a list of bytes (arguments as __call__)."""
-        outputs = self.module.signatures["serving_default"](**self._inputs(
+        outputs = self.module.signatures[self.signature](**self._inputs(
             prompts, negative_prompts, seed, settings))
         return list(outputs["image_bytes"].numpy())
 

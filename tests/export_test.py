@@ -14,7 +14,8 @@ import muse_tf
 
 # Runs in a fresh process: loads the SavedModel with the TF2 loader and with
 # the TF1 loader + Session.run on the SignatureDef's tensor names (how TF
-# Serving runs a model); prints the PNGs' sha256 and shapes.
+# Serving runs a model), and the bf16 export's float32 twin with the TF2
+# loader; prints the PNGs' sha256 and shapes.
 _FRESH_PROCESS = r"""
 import hashlib, json, sys
 import tensorflow as tf
@@ -32,6 +33,11 @@ out = loaded.signatures["serving_default"](
     seed=tf.constant(7, tf.int64), guidance_scale=tf.constant(2.0),
     num_steps=tf.constant(4))
 result = {"tf2": report(out["image_bytes"].numpy())}
+twin = loaded.signatures["serving_default_fp32"](
+    prompt=tf.constant(prompts), negative_prompt=tf.constant([], tf.string),
+    seed=tf.constant(7, tf.int64), guidance_scale=tf.constant(2.0),
+    num_steps=tf.constant(4))
+result["tf2_fp32"] = report(twin["image_bytes"].numpy())
 with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
     meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
     sig = meta.signature_def["serving_default"]
@@ -52,7 +58,8 @@ def _sha(pngs):
 
 @pytest.fixture(scope="module")
 def bundled_pipeline():
-    return muse_tf.load_pipeline("emoji_64")
+    """In bf16 on any machine, so the export has its float32 twins."""
+    return muse_tf.load_pipeline("emoji_64", precision="bf16")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +97,24 @@ def test_bundled_export_matches_python_pipeline_bytes(bundled_pipeline,
     assert _sha(pngs) == fresh_process_result["tf2"]["sha"]
 
 
+@pytest.mark.slow
+def test_a_bf16_exports_float32_twins_serve_the_fp32_pipelines_bytes(
+        bundled_pipeline, exported_bundled, fresh_process_result):
+    """What a machine without bf16 serves: the same bytes as the fp32
+    Python pipeline, over the same weights; `muse_tf.load` picks the
+    twins when asked for fp32."""
+    from muse_tf.pipeline import MusePipeline
+    fp32 = MusePipeline(bundled_pipeline.config, bundled_pipeline.components,
+                        bundled_pipeline.conditioner, precision="fp32")
+    images = fp32(["a ladybug emoji, Apple style", "a cat"], seed=7,
+                  guidance_scale=2.0, num_steps=4)
+    pngs = [tf.io.encode_png(image).numpy() for image in images]
+    assert _sha(pngs) == fresh_process_result["tf2_fp32"]["sha"]
+    assert fresh_process_result["tf2_fp32"] != fresh_process_result["tf2"]
+    assert muse_tf.load(exported_bundled, precision="fp32").signature == (
+        "serving_default_fp32")
+
+
 def test_load_gives_a_python_pipeline_with_signature_defaults(
         tiny_config, loaded_tiny):
     pipe = loaded_tiny
@@ -99,6 +124,12 @@ def test_load_gives_a_python_pipeline_with_signature_defaults(
     assert images.shape == (1, size, size, 3) and images.dtype == np.uint8
     assert _sha(pipe.png_bytes(["a ladybug"], seed=1)) == _sha(
         pipe.png_bytes(["a ladybug"], seed=1))
+
+
+def test_loading_an_fp32_export_in_bf16_names_the_problem(exported_tiny):
+    with pytest.raises(ValueError, match="exported in fp32: it has no "
+                       "bf16 signatures"):
+        muse_tf.load(exported_tiny, precision="bf16")
 
 
 @pytest.mark.parametrize("override, message", [

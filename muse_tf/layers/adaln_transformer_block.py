@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from muse_tf.layers.attention import MemoryAttention
+from muse_tf.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
@@ -35,7 +36,7 @@ class AdaLNTransformerBlock(keras.layers.Layer):
         self.epsilon = float(epsilon)
         head_dim = self.dim // self.num_heads
         self.modulation_1, self.modulation_2, self.modulation_3 = (
-            keras.layers.Dense(2 * self.dim, use_bias=False,
+            Dense(2 * self.dim, use_bias=False,
                                name=f"modulation_{i}") for i in (1, 2, 3))
         self.norm_1 = keras.layers.RMSNormalization(epsilon=self.epsilon,
                                                     name="norm_1")
@@ -47,9 +48,9 @@ class AdaLNTransformerBlock(keras.layers.Layer):
             self.num_heads, head_dim, use_bias=False, name="cross_attention")
         self.norm_3 = keras.layers.LayerNormalization(
             epsilon=self.epsilon, center=False, name="norm_3")
-        self.ff_in = keras.layers.Dense(2 * self.ff_dim, use_bias=False,
+        self.ff_in = Dense(2 * self.ff_dim, use_bias=False,
                                         name="ff_in")
-        self.ff_out = keras.layers.Dense(self.dim, use_bias=False,
+        self.ff_out = Dense(self.dim, use_bias=False,
                                          name="ff_out")
         self.build((None, None, self.dim))
 

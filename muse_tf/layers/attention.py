@@ -16,6 +16,8 @@ tokens and of the memory alike).
 
 import keras
 
+from muse_tf.layers.dense import Dense
+
 
 @keras.saving.register_keras_serializable(package="muse_tf")
 class MemoryAttention(keras.layers.MultiHeadAttention):
@@ -68,9 +70,9 @@ class TransformerBlock(keras.layers.Layer):
                 name="cross_attention")
         self.mlp_norm = keras.layers.LayerNormalization(epsilon=1e-6,
                                                         name="mlp_norm")
-        self.mlp_in = keras.layers.Dense(self.mlp_dim, activation="gelu",
+        self.mlp_in = Dense(self.mlp_dim, activation="gelu",
                                          name="mlp_in")
-        self.mlp_out = keras.layers.Dense(self.hidden_dim, name="mlp_out")
+        self.mlp_out = Dense(self.hidden_dim, name="mlp_out")
         self.dropout_layer = keras.layers.Dropout(self.dropout)
         # Every width is known now (the memory has the block's width), and
         # `memory_key_value` may be needed before the block's first call.

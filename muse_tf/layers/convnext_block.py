@@ -9,6 +9,7 @@ vector's width.
 import keras
 import tensorflow as tf
 
+from muse_tf.layers.dense import Dense
 from muse_tf.layers.global_response_norm import GlobalResponseNorm
 
 
@@ -34,16 +35,16 @@ class ConvNeXtBlock(keras.layers.Layer):
             3, padding="same", use_bias=False, name="depthwise")
         self.norm = keras.layers.RMSNormalization(epsilon=self.epsilon,
                                                   name="norm")
-        self.pointwise_in = keras.layers.Dense(inner, use_bias=False,
+        self.pointwise_in = Dense(inner, use_bias=False,
                                                name="pointwise_in")
         # The GRN builds itself here: in this block's name scope, so its
         # variables' paths name the block (checkpoints key variables by
         # path; every block has a "grn").
         with keras.name_scope(self.name, caller=self):
             self.grn = GlobalResponseNorm(inner, name="grn")
-        self.pointwise_out = keras.layers.Dense(self.channels, use_bias=False,
+        self.pointwise_out = Dense(self.channels, use_bias=False,
                                                 name="pointwise_out")
-        self.cond_mapper = keras.layers.Dense(2 * self.channels,
+        self.cond_mapper = Dense(2 * self.channels,
                                               use_bias=False,
                                               name="cond_mapper")
         self.build((None, None, None, self.channels))

@@ -2,6 +2,8 @@
 
 import keras
 
+from muse_tf.layers.dense import Dense
+
 
 @keras.saving.register_keras_serializable(package="muse_tf")
 class MLMHead(keras.layers.Layer):
@@ -11,10 +13,10 @@ class MLMHead(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_dim = int(hidden_dim)
         self.codebook_size = int(codebook_size)
-        self.dense = keras.layers.Dense(self.hidden_dim, activation="gelu",
+        self.dense = Dense(self.hidden_dim, activation="gelu",
                                         name="dense")
         self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
-        self.logits = keras.layers.Dense(self.codebook_size, name="logits")
+        self.logits = Dense(self.codebook_size, name="logits")
 
     def build(self, input_shape):
         self.dense.build(input_shape)

@@ -14,6 +14,8 @@ Dimensions: B batch, L tokens, D width.
 
 import keras
 
+from muse_tf.layers.dense import Dense
+
 
 @keras.saving.register_keras_serializable(package="muse_tf")
 class PostNormTransformerBlock(keras.layers.Layer):
@@ -32,8 +34,8 @@ class PostNormTransformerBlock(keras.layers.Layer):
             dropout=self.dropout, name="attention")
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=self.epsilon, name="attention_norm")
-        self.mlp_in = keras.layers.Dense(self.mlp_dim, name="mlp_in")
-        self.mlp_out = keras.layers.Dense(self.hidden_dim, name="mlp_out")
+        self.mlp_in = Dense(self.mlp_dim, name="mlp_in")
+        self.mlp_out = Dense(self.hidden_dim, name="mlp_out")
         self.mlp_norm = keras.layers.LayerNormalization(epsilon=self.epsilon,
                                                         name="mlp_norm")
         self.dropout_layer = keras.layers.Dropout(self.dropout)

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from muse_tf.layers.attention import MemoryAttention
+from muse_tf.layers.dense import Dense
 
 
 @keras.saving.register_keras_serializable(package="muse_tf")
@@ -29,7 +30,7 @@ class TextCrossAttentionBlock(keras.layers.Layer):
         self.dim = int(dim)
         self.num_heads = int(num_heads)
         self.memory_dim = int(memory_dim)
-        self.kv_mapper = (keras.layers.Dense(self.dim, use_bias=False,
+        self.kv_mapper = (Dense(self.dim, use_bias=False,
                                              name="kv_mapper")
                           if self.memory_dim != self.dim else None)
         head_dim = self.dim // self.num_heads

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from muse_tf.configs import TransformerConfig
+from muse_tf.layers.dense import Dense
 from muse_tf.layers.post_norm_block import PostNormTransformerBlock
 from muse_tf.models.base import (
     ClassConditional,
@@ -73,7 +74,7 @@ class MaskGITTransformer(ClassConditional, ExportedByMuseServing,
         self.blocks = [PostNormTransformerBlock(
             c.hidden_dim, c.num_heads, c.mlp_dim, c.dropout, _EPSILON,
             name=f"block_{i}") for i in range(c.num_layers)]
-        self.head_dense = keras.layers.Dense(c.hidden_dim, name="head_dense")
+        self.head_dense = Dense(c.hidden_dim, name="head_dense")
         self.head_norm = keras.layers.LayerNormalization(epsilon=_EPSILON,
                                                          name="head_norm")
         self.head_bias = self.add_weight(name="head_bias",

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from muse_tf.configs import TransformerConfig
 from muse_tf.layers.attention import TransformerBlock
+from muse_tf.layers.dense import Dense
 from muse_tf.layers.embeddings import ImageTokenEmbedding
 from muse_tf.layers.heads import MLMHead
 from muse_tf.models.base import (
@@ -38,7 +39,7 @@ class MuseTransformer(BuiltFromConfig, DecodesFromMemory, ExportedByMuseServing,
         self.embedding = ImageTokenEmbedding(
             c.codebook_size, c.image_tokens_per_side, c.hidden_dim,
             c.dropout, name="embedding")
-        self.text_projection = keras.layers.Dense(c.hidden_dim,
+        self.text_projection = Dense(c.hidden_dim,
                                                   name="text_projection")
         self.text_norm = keras.layers.LayerNormalization(epsilon=1e-6,
                                                          name="text_norm")

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from muse_tf.configs import UViTConfig
 from muse_tf.layers.adaln_transformer_block import AdaLNTransformerBlock
+from muse_tf.layers.dense import Dense
 from muse_tf.layers.uvit_stage import UViTStage
 from muse_tf.models.base import (
     BuiltFromConfig,
@@ -59,19 +60,19 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
         super().__init__(**kwargs)
         self.config = c = config
         eps = c.layer_norm_eps
-        self.text_projection = keras.layers.Dense(
+        self.text_projection = Dense(
             c.hidden_size, use_bias=False, name="text_projection")
         self.text_norm = keras.layers.RMSNormalization(epsilon=eps,
                                                        name="text_norm")
-        self.cond_in = keras.layers.Dense(c.hidden_size, use_bias=False,
+        self.cond_in = Dense(c.hidden_size, use_bias=False,
                                           name="cond_in")
-        self.cond_out = keras.layers.Dense(c.hidden_size, use_bias=False,
+        self.cond_out = Dense(c.hidden_size, use_bias=False,
                                            name="cond_out")
         self.token_embedding = keras.layers.Embedding(
             c.vocab_size, c.in_channels, name="token_embedding")
         self.embedding_norm = keras.layers.RMSNormalization(
             epsilon=eps, name="embedding_norm")
-        self.embedding_projection = keras.layers.Dense(
+        self.embedding_projection = Dense(
             c.block_out_channels, use_bias=False, name="embedding_projection")
         stage = {"channels": c.block_out_channels,
                  "num_blocks": c.num_res_blocks,
@@ -82,7 +83,7 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
             name="down_stage")
         self.to_hidden_norm = keras.layers.RMSNormalization(
             epsilon=eps, name="to_hidden_norm")
-        self.to_hidden = keras.layers.Dense(c.hidden_size, use_bias=False,
+        self.to_hidden = Dense(c.hidden_size, use_bias=False,
                                             name="to_hidden")
         self.blocks = [
             AdaLNTransformerBlock(c.hidden_size, c.num_attention_heads,
@@ -91,15 +92,15 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
             for i in range(c.num_hidden_layers)]
         self.from_hidden_norm = keras.layers.RMSNormalization(
             epsilon=eps, name="from_hidden_norm")
-        self.from_hidden = keras.layers.Dense(
+        self.from_hidden = Dense(
             c.block_out_channels, use_bias=False, name="from_hidden")
         self.up_stage = UViTStage(
             **stage, resample="up" if c.upsample else None, name="up_stage")
-        self.head_in = keras.layers.Dense(c.in_channels, use_bias=False,
+        self.head_in = Dense(c.in_channels, use_bias=False,
                                           name="head_in")
         self.head_norm = keras.layers.RMSNormalization(epsilon=eps,
                                                        name="head_norm")
-        self.head_out = keras.layers.Dense(c.codebook_size, use_bias=False,
+        self.head_out = Dense(c.codebook_size, use_bias=False,
                                            name="head_out")
         self._build_layers()
 

@@ -26,7 +26,7 @@ class NonFiniteLossError(RuntimeError):
 
 def run_training(trainer, make_batches, workdir, num_steps,
                  checkpoint_every=500, summary_every=50, max_to_keep=3,
-                 hooks=(), steps_per_call=1, batch_size=None):
+                 hooks=(), steps_per_call=1, batch_size=None, notes=None):
     """Trains until the trainer's step counter reaches `num_steps`.
 
     Args:
@@ -50,6 +50,8 @@ def run_training(trainer, make_batches, workdir, num_steps,
       steps_per_call: train steps per graph call (fewer host round trips;
         calls stop at summary, hook and checkpoint steps).
       batch_size: the global batch size, for the examples/s summary.
+      notes: {name: text} recorded once per (re)start as TensorBoard text
+        at the starting step, e.g. the precision the run computes in.
 
     Returns:
       The last step's metrics as Python floats.
@@ -73,6 +75,8 @@ def run_training(trainer, make_batches, workdir, num_steps,
     with writer.as_default(), tqdm.tqdm(
             initial=start, total=num_steps, desc=type(trainer).__name__,
             dynamic_ncols=True) as progress:
+        for name, text in (notes or {}).items():
+            tf.summary.text(name, text, step=start)
         step = start
         # Throughput counts training only: neither summaries, hooks and
         # saves, nor the first call, which compiles the step.

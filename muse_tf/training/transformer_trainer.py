@@ -58,8 +58,8 @@ class TransformerTrainConfig:
     condition_drop_rate: float = 0.1
     schedule: str = "cosine"
     seed: int = 0
-    # XLA: required on TPU, and on this CPU the faster step too (see
-    # benchmarks/README.md).
+    # XLA: required on TPU, and the faster fp32 step on a CPU too; bf16 on
+    # a CPU runs faster without (`precision.Choice.xla`).
     jit_compile: bool = True
 
 

@@ -48,6 +48,8 @@ class VQGANTrainConfig:
     # (and discriminator); the encoder and codebook, and so the tokens the
     # transformers know, stay fixed.
     decoder_only: bool = False
+    # XLA, except bf16 on a CPU (`precision.Choice.xla`).
+    jit_compile: bool = True
 
 
 class VQGANTrainer(ReplicatedTrainer):
@@ -92,7 +94,7 @@ class VQGANTrainer(ReplicatedTrainer):
             discriminator=model_variables(self.discriminator),
             optimizer=self.optimizer)
         self._local_gradients = tf.function(self._gradients,
-                                            jit_compile=True)
+                                            jit_compile=tc.jit_compile)
         self._build_step_loop()
 
     def _variables(self):

@@ -12,6 +12,7 @@ import os
 import keras
 import tensorflow as tf
 
+from muse_tf.precision import PRECISIONS, choose
 from muse_tf.training.distribute import STRATEGIES, logical_cpus, make_strategy
 from muse_tf.training.loop import checkpoint_dir, run_training
 
@@ -74,9 +75,13 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
     dist.add_argument("--cpu-replicas", type=int, default=0,
                       help="split the CPU into this many logical devices "
                       "(for --strategy mirrored without GPUs)")
-    dist.add_argument("--mixed-precision", action="store_true",
-                      help="compute in bfloat16, keep weights in float32 "
-                      "(Keras mixed_bfloat16)")
+    dist.add_argument("--precision", choices=PRECISIONS, default="auto",
+                      help="number format of the computation: auto "
+                      "(default: bf16 on TPUs, GPUs and CPUs with "
+                      "AVX512-BF16 or AMX, else fp32), fp32 or bf16 (Keras "
+                      "mixed_bfloat16: weights and optimizer stay float32; "
+                      "on a CPU without XLA, whose bf16 matmul runs at its "
+                      "fp32 rate)")
 
 
 def add_export_arguments(parser):
@@ -119,27 +124,31 @@ def restore_for_export(args, trainer):
 
 
 def make_run_strategy(args):
-    """The strategy of `args`, after the device and precision set-up that
-    must come before any model is built."""
+    """(strategy, precision.Choice) of `args`, after the device set-up
+    that must come before any model is built; the trainer is then built
+    within `precision.building_in(choice)`."""
     if args.cpu_replicas:
         logical_cpus(args.cpu_replicas)
     keras.utils.set_random_seed(args.seed)  # Reproducible initial weights.
-    if args.mixed_precision:
-        keras.config.set_dtype_policy("mixed_bfloat16")
     strategy = make_strategy(args.strategy, args.tpu)
     if args.batch_size % strategy.num_replicas_in_sync:
         raise ValueError(f"--batch-size {args.batch_size} does not split "
                          f"evenly over {strategy.num_replicas_in_sync} "
                          f"replicas")
-    return strategy
+    choice = choose(args.precision, {
+        tf.DeviceSpec.from_string(device).device_type
+        for device in strategy.extended.worker_devices})
+    print(choice, flush=True)
+    return strategy, choice
 
 
-def train(args, trainer, make_batches, hooks=()):
-    """Runs (or resumes) the training loop with the flags of `args`."""
+def train(args, trainer, make_batches, precision, hooks=()):
+    """Runs (or resumes) the training loop with the flags of `args`,
+    recording the run's `precision` (a Choice)."""
     return run_training(
         trainer, make_batches, args.workdir, args.num_steps,
         checkpoint_every=args.checkpoint_every,
         summary_every=args.summary_every,
         max_to_keep=args.keep_checkpoints or None,
         hooks=[(every, hook) for every, hook in hooks if every > 0], steps_per_call=args.steps_per_call,
-        batch_size=args.batch_size)
+        batch_size=args.batch_size, notes={"precision": str(precision)})

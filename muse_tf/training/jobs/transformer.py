@@ -33,6 +33,7 @@ from muse_tf.data import pretokenize, stream
 from muse_tf.data.pipeline import image_grid
 from muse_tf.data.sources import SkipCounter, load_source, source_signature
 from muse_tf.pipeline import MusePipeline
+from muse_tf.precision import building_in
 from muse_tf.presets import get_config
 from muse_tf.text.encoder import build_text_encoder
 from muse_tf.training.jobs import flags
@@ -289,7 +290,7 @@ def make_trainer(model_config, stage, null_text, train_config, strategy):
 def run(args):
     flags.check_export_arguments(args)
     # === Strategy ===
-    strategy = flags.make_run_strategy(args)
+    strategy, precision = flags.make_run_strategy(args)
     model_config = get_config(args.preset)
     if model_config.classes is not None and args.stage != "base":
         raise ValueError(f"--stage {args.stage}: preset {args.preset!r} is "
@@ -331,11 +332,13 @@ def run(args):
                 pretokenize.parse_token_batch(batch, metadata))
 
     # === Model and optimizer, in the strategy's scope ===
-    trainer = make_trainer(model_config, args.stage, null_text,
-                           TransformerTrainConfig(
-                               learning_rate=args.learning_rate,
-                               warmup_steps=args.warmup_steps,
-                               decay_steps=args.num_steps), strategy)
+    with building_in(precision):
+        trainer = make_trainer(model_config, args.stage, null_text,
+                               TransformerTrainConfig(
+                                   learning_rate=args.learning_rate,
+                                   warmup_steps=args.warmup_steps,
+                                   decay_steps=args.num_steps,
+                                   jit_compile=precision.xla), strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
     if flags.starts_from_init(args):
@@ -351,6 +354,6 @@ def run(args):
         if args.eval_every:
             hooks.append((args.eval_every, accuracy_hook(
                 args, trainer, records, metadata)))
-        flags.train(args, trainer, make_batches, hooks)
+        flags.train(args, trainer, make_batches, precision, hooks)
     if args.model_dir:
         write_model_dir(args, model_config, trainer, vqgans)

@@ -19,6 +19,7 @@ from muse_tf.data.pipeline import image_grid, to_model_range, to_uint8
 from muse_tf.data.sources import SkipCounter, load_source
 from muse_tf.models.decoder_growth import grow_decoder
 from muse_tf.models.vqgan import VQGAN
+from muse_tf.precision import building_in
 from muse_tf.presets import get_config
 from muse_tf.training.checkpointing import restore_model
 from muse_tf.training.jobs import flags
@@ -98,7 +99,7 @@ def add_arguments(parser):
 
 def run(args):
     # === Strategy ===
-    strategy = flags.make_run_strategy(args)
+    strategy, precision = flags.make_run_strategy(args)
     preset = get_config(args.preset)
     config = stage_config(preset, args.preset, args.stage)
     if args.stage == "large_decoder" and not args.init_from:
@@ -120,11 +121,13 @@ def run(args):
                 stream.flip_images(batch, first, args.seed)))
 
     # === Model and optimizer, in the strategy's scope ===
-    trainer = VQGANTrainer(config, VQGANTrainConfig(
-        learning_rate=args.learning_rate, decay_steps=args.num_steps,
-        disc_start=args.disc_start, disc_channels=args.disc_channels,
-        perceptual_weight=args.perceptual_weight,
-        decoder_only=args.stage == "large_decoder"), strategy=strategy)
+    with building_in(precision):
+        trainer = VQGANTrainer(config, VQGANTrainConfig(
+            learning_rate=args.learning_rate, decay_steps=args.num_steps,
+            disc_start=args.disc_start, disc_channels=args.disc_channels,
+            perceptual_weight=args.perceptual_weight,
+            decoder_only=args.stage == "large_decoder",
+            jit_compile=precision.xla), strategy=strategy)
     # Restore order: resume from --workdir if it has a checkpoint (inside
     # the loop), else start from --init-from's weights, else scratch.
     if flags.starts_from_init(args):
