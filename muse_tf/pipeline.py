@@ -90,7 +90,7 @@ class MusePipeline(tf.Module):
     model `pipe(["sneaker", 9], seed=0)`."""
 
     def __init__(self, config: ModelConfig, components=None,
-                 conditioner=None, precision="fp32", name="muse_pipeline"):
+                 conditioner=None, precision="auto", name="muse_pipeline"):
         """components: {name: built model} (see `model_dir.components`);
         missing ones are built from `config` with fresh weights.
         conditioner: to share one (e.g. the frozen text encoder) between

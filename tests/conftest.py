@@ -78,7 +78,10 @@ def text_encoder(tiny_config):
 def tiny_pipeline(tiny_config, text_encoder):
     from muse_tf.conditioning import TextConditioner
     from muse_tf.pipeline import MusePipeline
-    return MusePipeline(tiny_config, conditioner=TextConditioner(text_encoder))
+    # fp32: its export's bytes are compared with its own, which XLA's one
+    # compiled loop guarantees (docs/design.md §11).
+    return MusePipeline(tiny_config, conditioner=TextConditioner(text_encoder),
+                        precision="fp32")
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +91,8 @@ def tiny_cascade(text_encoder):
     from muse_tf.conditioning import TextConditioner
     from muse_tf.pipeline import MusePipeline
     return MusePipeline(get_config("tiny_cascade"),
-                        conditioner=TextConditioner(text_encoder))
+                        conditioner=TextConditioner(text_encoder),
+                        precision="fp32")
 
 
 @pytest.fixture(scope="session")

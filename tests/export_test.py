@@ -87,22 +87,13 @@ def test_bundled_export_loads_with_tf2_and_tf1_loaders(
 
 
 @pytest.mark.slow
-def test_bundled_export_matches_python_pipeline_bytes(bundled_pipeline,
-                                                      fresh_process_result):
-    """The same bytes in this process and the fresh one: generation is
-    deterministic across processes too."""
-    images = bundled_pipeline(["a ladybug emoji, Apple style", "a cat"],
-                              seed=7, guidance_scale=2.0, num_steps=4)
-    pngs = [tf.io.encode_png(image).numpy() for image in images]
-    assert _sha(pngs) == fresh_process_result["tf2"]["sha"]
-
-
-@pytest.mark.slow
 def test_a_bf16_exports_float32_twins_serve_the_fp32_pipelines_bytes(
         bundled_pipeline, exported_bundled, fresh_process_result):
     """What a machine without bf16 serves: the same bytes as the fp32
-    Python pipeline, over the same weights; `muse_tf.load` picks the
-    twins when asked for fp32."""
+    Python pipeline in this process (so generation is deterministic across
+    processes too), over the same weights; `muse_tf.load` picks the twins
+    when asked for fp32. (The bf16 signatures match the bf16 pipeline in
+    quality, not bytes: docs/design.md §11.)"""
     from muse_tf.pipeline import MusePipeline
     fp32 = MusePipeline(bundled_pipeline.config, bundled_pipeline.components,
                         bundled_pipeline.conditioner, precision="fp32")
@@ -222,7 +213,8 @@ def test_export_writes_each_weight_once(tiny_pipeline, exported_tiny):
     saved = tf.train.list_variables(os.path.join(exported_tiny, "variables",
                                                  "variables"))
     saved_values = sum(int(np.prod(shape)) for name, shape in saved
-                       if not name.startswith("_CHECKPOINTABLE"))
+                       if not name.startswith(("_CHECKPOINTABLE",
+                                               "precision/")))
     assert saved_values == sum(int(np.prod(w.shape))
                                for w in tiny_pipeline.weights)
 
@@ -233,7 +225,7 @@ def test_pipeline_with_a_hub_text_encoder_exports_and_loads(
     from muse_tf.export import ServingModule
     from muse_tf.pipeline import MusePipeline
 
-    pipe = MusePipeline(hub_config)
+    pipe = MusePipeline(hub_config, precision="fp32")
     path = ServingModule(pipe, max_batch=2, max_steps=4).save(
         str(tmp_path / "1"))
     images = pipe(["a red ladybug"], seed=3, num_steps=2)

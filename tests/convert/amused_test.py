@@ -68,7 +68,8 @@ def converted_dir(tmp_path_factory):
 def test_a_whole_generation_gives_amused_pipelines_tokens(converted_dir):
     # Greedy on both sides (the golden script's argmax and temperature
     # (0, 0)): guidance 10 against "", 12 steps, as AmusedPipeline.
-    pipe = MusePipeline.from_pretrained(converted_dir).with_sampler(
+    pipe = MusePipeline.from_pretrained(
+        converted_dir, precision="fp32").with_sampler(
         temperature=0.0, choice_temperature=0.0)
     tokens = np.asarray(pipe.tokens(PROMPTS, seed=0))
     np.testing.assert_array_equal(tokens, _GOLDEN["tokens"])
@@ -143,10 +144,11 @@ def test_the_exported_converted_model_serves_prompts_through_tf1(
     # The CLIP tokenizer runs in the graph: prompt strings in, PNGs out,
     # in a fresh process through the TF1 loader, as TF Serving loads it.
     saved = str(tmp_path / "amused" / "1")
-    assert cli.main(["export", converted_dir, saved]) == 0
+    assert cli.main(["export", converted_dir, saved, "--precision",
+                     "fp32"]) == 0
     prompts = ["a red apple", "Ünïcödé"]
     served = tf1_serving.serve(saved, prompt=prompts, seed=5)
-    pipe = MusePipeline.from_pretrained(converted_dir)
+    pipe = MusePipeline.from_pretrained(converted_dir, precision="fp32")
     assert served == [tf.io.encode_png(i).numpy()
                       for i in pipe(prompts, seed=5)]
 

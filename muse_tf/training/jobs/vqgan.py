@@ -164,8 +164,8 @@ def run(args):
                          image_grid(to_uint8(pairs), _SAMPLE_IMAGES)[None],
                          step=step)
 
-    flags.train(args, trainer, make_batches,
-                    hooks=[(args.sample_every, log_reconstructions)])
+    flags.train(args, trainer, make_batches, precision,
+                hooks=[(args.sample_every, log_reconstructions)])
     if args.model_dir and args.stage == "large_decoder":
         model_dir.add_component(args.model_dir, model_dir.LARGE_DECODER,
                                 trainer.vqgan)
