@@ -9,9 +9,10 @@ one benchmark after another, each in a fresh process:
      (bench_forward.py), per config;
   2. at SMALL and MEDIUM (16x16 tokens, 12 steps, batch 4, CFG, text
      77x768): diffusers aMUSEd; muse-maskgit-pytorch at its default and at
-     its faster `--flash off`; ours in fp32 (XLA loop) and in bf16 (Keras
-     mixed_bfloat16, graph loop on oneDNN: XLA's CPU codegen gains nothing
-     from bf16);
+     its faster `--flash off`; ours in `--precision fp32` (XLA loop) and
+     `--precision bf16` (Keras mixed_bfloat16, a graph loop on oneDNN:
+     XLA's CPU backend multiplies bf16 at its fp32 rate; docs/design.md
+     §11);
   3. VQ decode GFLOP/s: the peers' decoders with their SMALL runs, ours at
      MaskGIT's VQGAN config (bench_decode.py).
 
@@ -102,9 +103,10 @@ def measure(args):
 
 
 HEADER = ("| config | aMUSEd | muse-maskgit-pytorch (flash off) | ours fp32 "
-          "(XLA) | ours bf16 (graph) | ours fp32 / faster peer | ours best /"
-          " faster peer at its best | GFLOP/step aMUSEd / lucidrains / ours "
-          "| our loop GFLOP/s / TF fp32 peak |")
+          "(XLA) | ours bf16 (graph) | ours fp32 / fastest peer | ours bf16 "
+          "/ fastest peer | GFLOP/step aMUSEd / lucidrains / ours | our fp32 "
+          "loop GFLOP/s / TF fp32 peak | our bf16 loop GFLOP/s / TF bf16 "
+          "peak |")
 
 
 def saved_results(output_dir):
@@ -126,28 +128,29 @@ def table(r):
               f"{r['torch_matmul']['runs'][0]['gflops_median']} GFLOP/s; "
               f"TensorFlow (best of XLA and graph) fp32 {peaks['fp32']}, "
               f"bf16 {peaks['bf16']} GFLOP/s (2048x2048, 2 threads)."), "",
-             HEADER, "|---" * 9 + "|"]
+             HEADER, "|---" * 10 + "|"]
     for config in CONFIGS:
         key = config.lower()
         seconds = {name: r[f"{key}_{name}"]["seconds_per_batch_median"]
                    for name in ("amused", "lucidrains",
                                 "lucidrains_flash_off", "ours_fp32",
                                 "ours_bf16")}
-        faster_peer = min(seconds["amused"], seconds["lucidrains"])
-        best_peer = min(faster_peer, seconds["lucidrains_flash_off"])
-        best_ours = min(seconds["ours_fp32"], seconds["ours_bf16"])
+        fastest_peer = min(seconds["amused"], seconds["lucidrains"],
+                           seconds["lucidrains_flash_off"])
         flops = " / ".join(
             f"{r[f'{key}_{name}']['gflop_per_step']:.1f}"
             for name in ("amused", "lucidrains", "ours_fp32"))
-        efficiency = (r[f"{key}_ours_fp32"]["achieved_gflops_generation"]
-                      / peaks["fp32"])
+        efficiency = {
+            dtype: r[f"{key}_ours_{dtype}"]["achieved_gflops_generation"]
+            / peaks[dtype] for dtype in ("fp32", "bf16")}
         lines.append(
             f"| {config} | {seconds['amused']:.2f} s | "
             f"{seconds['lucidrains']:.2f} s "
             f"({seconds['lucidrains_flash_off']:.2f} s) | "
             f"{seconds['ours_fp32']:.2f} s | {seconds['ours_bf16']:.2f} s | "
-            f"**{seconds['ours_fp32'] / faster_peer:.2f}** | "
-            f"**{best_ours / best_peer:.2f}** | {flops} | {efficiency:.2f} |")
+            f"**{seconds['ours_fp32'] / fastest_peer:.2f}** | "
+            f"**{seconds['ours_bf16'] / fastest_peer:.2f}** | {flops} | "
+            f"{efficiency['fp32']:.2f} | **{efficiency['bf16']:.2f}** |")
     decode = {name: r[f"small_{name}"]["decode_vq_achieved_gflops"]
               for name in ("amused", "lucidrains")}
     ours = r["ours_decode"]["decode_vq_achieved_gflops"]
