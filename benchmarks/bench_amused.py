@@ -4,7 +4,9 @@ decoding steps with guidance 10 against the empty prompt, VQ decode), at
 batch 1 and 4 of one fixed prompt; seconds per batch, the median of
 --repeats after a first call (ours compiles its XLA functions in it), and
 each side's peak resident memory; each side in its own fresh process, one
-after the other.
+after the other. Ours in --precision (default auto: bf16 on a CPU with
+AVX512-BF16 or AMX; docs/design.md §11); diffusers in fp32, as its
+pipeline runs on a CPU.
 
 Both run the same weights: random ones at amused-256's config, written as
 a diffusers folder by benchmarks/peers/make_amused_random.py, which
@@ -31,18 +33,20 @@ import time
 
 from child_process import last_json
 
+from muse_tf.precision import PRECISIONS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROMPT = "a photograph of a red fox sitting in the snow, golden hour"
 
 
-def ours(model_dir, batches, repeats, prompt):
+def ours(model_dir, batches, repeats, prompt, precision):
     """Times our pipeline on a converted model directory; one JSON line."""
     start = time.perf_counter()
     import tensorflow as tf
 
     from muse_tf.pipeline import MusePipeline
 
-    pipe = MusePipeline.from_pretrained(model_dir)
+    pipe = MusePipeline.from_pretrained(model_dir, precision=precision)
     load = time.perf_counter() - start
     results = {}
     for batch in batches:
@@ -61,6 +65,7 @@ def ours(model_dir, batches, repeats, prompt):
     sampler = pipe.config.sampler
     print(json.dumps({
         "impl": "muse_tf", "tensorflow": tf.__version__, "load": load,
+        "precision": str(pipe.precision),
         "steps": sampler.num_steps,
         "guidance": sampler.guidance_scale + 1.0, "results": results,
         "peak_rss_mb": resource.getrusage(
@@ -77,13 +82,16 @@ def main():
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prompt", default=PROMPT)
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="ours (default auto)")
     parser.add_argument("--only", choices=["ours", "theirs"], default=None,
                         help="run one side (a partial result, no ratio)")
     parser.add_argument("--ours-only", default=None, metavar="MODEL_DIR",
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ours_only:
-        ours(args.ours_only, args.batch, args.repeats, args.prompt)
+        ours(args.ours_only, args.batch, args.repeats, args.prompt,
+             args.precision)
         return
 
     model_dir = os.path.join(args.folder, "muse_tf_model")
@@ -106,7 +114,7 @@ def main():
         mine = last_json([sys.executable, os.path.abspath(__file__),
                            "--folder", args.folder, "--peer-python",
                            args.peer_python, "--ours-only", model_dir,
-                           *common])
+                           "--precision", args.precision, *common])
         print(json.dumps(mine), file=sys.stderr)
     if theirs and mine:
         print("| batch | diffusers s/batch | muse_tf s/batch | ratio "

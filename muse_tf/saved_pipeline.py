@@ -49,7 +49,10 @@ class SavedPipeline:
             raise ValueError(f"No SavedModel at {path!r}")
         self.path = path
         self.module = tf.saved_model.load(path)
-        exported = self.module.precision.numpy().decode()
+        # Exports older than the precision option were all fp32.
+        recorded = getattr(self.module, "precision", None)
+        exported = "fp32" if recorded is None else (
+            recorded.numpy().decode())
         self.precision = choose(precision).name
         if self.precision == "bf16" and exported != "bf16":
             if precision == "bf16":
