@@ -11,7 +11,12 @@
    config's sampler): every mask schedule; 4, 8, 12 and 24 steps; guidance
    0, constant, rising linearly (to the default scale); cosine and linear
    schedules with guidance 0; and the defaults with a second seed, how far
-   two runs of one setting differ. On two
+   two runs of one setting differ. For fashion_32 also: the Halton order
+   of unmasking (Besnier et al. 2025; `--unmask-order halton`) against
+   the confidence order at 4, 8, 12, 16 and 32 steps (halton.png, as
+   MaskGIT's Fig. 3), and bf16 against fp32 at two seeds each (the
+   ablation otherwise runs in fp32, the precision its numbers were first
+   measured in; docs/design.md §11). On two
    models: fashion_32 (class-conditional, like MaskGIT's ImageNet table;
    100 images per class for class fidelity, and for FID against 1,000 test
    images) and emoji_64 (the base stage of the bundled cascade, the stage
@@ -43,10 +48,17 @@ import tensorflow as tf
 import muse_tf
 from muse_tf import quality
 from muse_tf.configs import SCHEDULES
+from muse_tf.pipeline import MusePipeline
 from muse_tf.presets import JUDGES, get_config
 
 ABLATION_MODELS = ("fashion_32", "emoji_64")
 SETTINGS = ("schedule", "num_steps", "guidance_scale", "guidance_schedule")
+# Settings a run's key names only where they differ from these.
+EXTRAS = {"seed": 0, "unmask_order": "confidence", "mask_count_rule": "maskgit",
+          "precision": "fp32"}
+HALTON = {"unmask_order": "halton", "mask_count_rule": "halton",
+          "schedule": "arccos"}
+HALTON_STEPS = (4, 8, 12, 16, 32)
 
 # The ablation: {group: {label: the settings it changes from the default}}.
 GROUPS = {
@@ -63,7 +75,23 @@ GROUPS = {
     # The defaults again with another seed (other images, other real
     # halves): how far apart two runs of one setting land.
     "seed": {"0": {}, "1": {"seed": 1}},
+    "steps, confidence order": {str(n): {"num_steps": n}
+                                for n in HALTON_STEPS},
+    "steps, Halton order": {str(n): {"num_steps": n, **HALTON}
+                            for n in HALTON_STEPS},
+    "precision": {"fp32, seed 0": {}, "fp32, seed 1": {"seed": 1},
+                  "bf16, seed 0": {"precision": "bf16"},
+                  "bf16, seed 1": {"precision": "bf16", "seed": 1}},
 }
+# Groups run on fashion_32 only (emoji_64's wait for its retraining).
+FASHION_ONLY = ("steps, confidence order", "steps, Halton order",
+                "precision")
+
+
+def groups_of(model):
+    """{group: runs} of the ablation of `model`."""
+    return {group: runs for group, runs in GROUPS.items()
+            if model == "fashion_32" or group not in FASHION_ONLY}
 
 
 def default_settings(model):
@@ -75,12 +103,13 @@ def default_settings(model):
 
 def run_key(model, changes):
     """results.json key of an ablation run: the model and its full
-    settings (and seed, unless 0), so the default (in every group) runs
-    once."""
+    settings (and each of EXTRAS that is not its default), so the default
+    (in every group) runs once."""
     settings = {**default_settings(model), **changes}
-    seed = f",seed={changes['seed']}" if changes.get("seed") else ""
+    extras = "".join(f",{k}={changes[k]}" for k, default in EXTRAS.items()
+                     if changes.get(k, default) != default)
     return f"ablation:{model}:" + ",".join(
-        f"{k}={settings[k]}" for k in SETTINGS) + seed
+        f"{k}={settings[k]}" for k in SETTINGS) + extras
 
 
 def fidelity(report):
@@ -92,7 +121,7 @@ def fidelity(report):
 
 
 def run_shipped(name, fid_features, args):
-    pipe = muse_tf.load_pipeline(name)
+    pipe = muse_tf.load_pipeline(name, precision="fp32")
     judge, real = JUDGES[name]
     report, grid = quality.evaluate(pipe, judge, real, per_class=100,
                                     batch_size=args.batch_size,
@@ -104,9 +133,13 @@ def run_shipped(name, fid_features, args):
 
 def run_ablation(model, changes, pipe, fid_features, args):
     judge, real = JUDGES[model]
-    settings = {**default_settings(model), **changes}
-    pipe = pipe.with_sampler(schedule=settings["schedule"],
-                             guidance_schedule=settings["guidance_schedule"])
+    settings = {**default_settings(model), **EXTRAS, **changes}
+    pipe = MusePipeline(pipe.config, pipe.components, pipe.conditioner,
+                        settings["precision"]).with_sampler(
+        schedule=settings["schedule"],
+        guidance_schedule=settings["guidance_schedule"],
+        unmask_order=settings["unmask_order"],
+        mask_count_rule=settings["mask_count_rule"])
     report, _ = quality.evaluate(
         pipe, judge, real, seed=changes.get("seed", 0), per_class=100,
         num_classes=args.ablation_classes,
@@ -212,7 +245,7 @@ def write_tables(results, path):
     lines += tokenizer_table(results)
     for model in ABLATION_MODELS:
         groups = {group: ablation_runs(results, model, runs)
-                  for group, runs in GROUPS.items()}
+                  for group, runs in groups_of(model).items()}
         groups = {group: done for group, done in groups.items() if done}
         if not groups:
             continue
@@ -248,11 +281,14 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plotted = [group for group in GROUPS if group not in FASHION_ONLY]
     figure, axes = plt.subplots(
-        len(ABLATION_MODELS), len(GROUPS),
-        figsize=(4 * len(GROUPS), 3.6 * len(ABLATION_MODELS)), squeeze=False)
+        len(ABLATION_MODELS), len(plotted),
+        figsize=(4 * len(plotted), 3.6 * len(ABLATION_MODELS)),
+        squeeze=False)
     for row, model in zip(axes, ABLATION_MODELS):
-        for axis, (group, runs) in zip(row, GROUPS.items()):
+        for axis, group in zip(row, plotted):
+            runs = GROUPS[group]
             done = ablation_runs(results, model, runs)
             if not done:
                 axis.set_visible(False)
@@ -269,6 +305,37 @@ def plot(results, path):
             axis.tick_params(axis="x", rotation=30)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_halton(results, path):
+    """fashion_32's FID and class fidelity against decoding steps, in the
+    confidence order and the Halton order (as MaskGIT's Fig. 3)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (fid_axis, fidelity_axis) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for group, style in (("steps, confidence order", "o-"),
+                         ("steps, Halton order", "s--")):
+        done = ablation_runs(results, "fashion_32", GROUPS[group])
+        steps = [int(label) for label in done]
+        label = group.removeprefix("steps, ")
+        fid_axis.plot(steps, [r["fid"] for r in done.values()], style,
+                      label=label)
+        fidelity_axis.plot(steps, [100 * fidelity(r) for r in done.values()],
+                           style, label=label)
+    for axis, name in ((fid_axis, "FID"),
+                       (fidelity_axis, "class fidelity (%)")):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(HALTON_STEPS, [str(n) for n in HALTON_STEPS])
+        axis.set_xlabel("decoding steps")
+        axis.set_ylabel(name)
+        axis.legend()
+    figure.suptitle("fashion_32: which masked tokens each step uncovers")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 def main():
@@ -297,7 +364,7 @@ def main():
         for model in ABLATION_MODELS:
             jobs.update({run_key(model, changes): (run_ablation,
                                                    (model, changes))
-                         for runs in GROUPS.values()
+                         for runs in groups_of(model).values()
                          for changes in runs.values()})
         jobs["shipped:emoji_128"] = (run_shipped, ("emoji_128",))
         # fashion_32 ships with its defaults: its ablation's default run is
@@ -315,14 +382,17 @@ def main():
             else:
                 model, changes = what
                 if model not in pipelines:
-                    pipelines = {model: muse_tf.load_pipeline(model)}
+                    pipelines = {model: muse_tf.load_pipeline(
+                        model, precision="fp32")}
                 results[key] = run(model, changes, pipelines[model],
                                    fid_features, args)
             with open(results_path, "w") as f:
                 json.dump(results, f, indent=1)
     write_tables(results, os.path.join(args.output_dir, "quality.md"))
     plot(results, os.path.join(args.output_dir, "ablation.png"))
-    print(f"wrote {args.output_dir}/quality.md and ablation.png")
+    plot_halton(results, os.path.join(args.output_dir, "halton.png"))
+    print(f"wrote {args.output_dir}/quality.md, ablation.png and "
+          f"halton.png")
 
 
 if __name__ == "__main__":
