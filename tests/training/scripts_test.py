@@ -5,6 +5,7 @@ presets, a folder of generated images. The recipes (a class-conditional
 model, the cascade's stages): recipes_test.py and
 tests/data/emoji_recipes_test.py."""
 
+import glob
 import json
 import os
 import re
@@ -94,6 +95,18 @@ def vqgan_run(image_folder, tmp_path_factory):
 def test_vqgan_run_skips_and_counts_the_corrupt_image(vqgan_run):
     _, log = vqgan_run
     assert "18 images (1 unreadable, skipped)" in log
+
+
+def test_a_run_prints_and_records_its_precision(vqgan_run):
+    workdir, log = vqgan_run
+    printed = re.search(r"^precision (fp32|bf16) \(.+\)$", log, re.MULTILINE)
+    assert printed, log[-2000:]
+    recorded = [
+        tf.make_ndarray(value.tensor).item().decode()
+        for events in glob.glob(os.path.join(workdir, "logs", "events*"))
+        for event in tf.compat.v1.train.summary_iterator(events)
+        for value in event.summary.value if value.tag == "precision"]
+    assert recorded == [printed.group(0)]
 
 
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(
