@@ -4,7 +4,7 @@ Conditions go in (prompt strings, or class ids), PNG bytes come out: the
 SavedModel holds the conditioner (the tf-text tokenizer with its vocabulary
 as an asset and the frozen text encoder, or the class embedding), the
 compiled decoding of every stage — the same compiled function the
-Python pipeline runs, so a seed gives the same bytes in both — and the last
+Python pipeline runs, so in fp32 a seed gives the same bytes — and the last
 VQGAN's decoder. One serving module serves every model: the conditioner
 names the condition input (`prompt` / `class_id`) and the stages name their
 sampling inputs (`configs.StageInputs`).

@@ -12,7 +12,7 @@ super-res). The last stage's VQGAN decoder draws the pixels.
 The condition is encoded in a graph function (tf-text tokenization is
 string work that XLA cannot compile); decoding every stage, and the VQGAN
 decoder, each run as one compiled function — the same functions the
-SavedModel's signatures call, so a seed gives the same bytes in both.
+SavedModel's signatures call, so in fp32 a seed gives the same bytes.
 The stages' models compute in the pipeline's precision (`precision.py`:
 fp32 under XLA, or bf16, on a CPU as a oneDNN graph); the text encoder
 stays float32, as it runs once per call. Sampling settings travel as one

@@ -33,7 +33,8 @@ def png_name(model, seed, index):
 def main():
     os.makedirs(HERE, exist_ok=True)
     for model, requests, seed in CASES:
-        images = muse_tf.load_pipeline(model)(requests, seed=seed)
+        images = muse_tf.load_pipeline(model, precision="fp32")(
+            requests, seed=seed)
         for index, image in enumerate(images):
             path = os.path.join(HERE, png_name(model, seed, index))
             tf.io.write_file(path, tf.io.encode_png(image))
