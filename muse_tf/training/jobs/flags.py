@@ -80,8 +80,8 @@ def add_run_arguments(parser, *, num_steps, batch_size, checkpoint_every):
                       "(default: bf16 on TPUs, GPUs and CPUs with "
                       "AVX512-BF16 or AMX, else fp32), fp32 or bf16 (Keras "
                       "mixed_bfloat16: weights and optimizer stay float32; "
-                      "on a CPU without XLA, whose bf16 matmul runs at its "
-                      "fp32 rate)")
+                      "on a CPU it runs without XLA, whose CPU backend "
+                      "multiplies bf16 at its fp32 rate)")
 
 
 def add_export_arguments(parser):
