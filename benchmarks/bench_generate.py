@@ -119,9 +119,9 @@ def random_loop(args, guidance_scale=3.0, precision=None):
     def call():
         with computing_in([transformer], precision):
             return run(transformer, sampler, start, condition, uncondition,
-            seed_pair(tf.constant(0, tf.int64)),
-                StageSettings(tf.constant(args.steps),
-                              tf.constant(guidance_scale))).numpy()
+                       seed_pair(tf.constant(0, tf.int64)),
+                       StageSettings(tf.constant(args.steps),
+                                     tf.constant(guidance_scale))).numpy()
 
     return transformer, call
 

@@ -37,7 +37,7 @@ class AdaLNTransformerBlock(keras.layers.Layer):
         head_dim = self.dim // self.num_heads
         self.modulation_1, self.modulation_2, self.modulation_3 = (
             Dense(2 * self.dim, use_bias=False,
-                               name=f"modulation_{i}") for i in (1, 2, 3))
+                  name=f"modulation_{i}") for i in (1, 2, 3))
         self.norm_1 = keras.layers.RMSNormalization(epsilon=self.epsilon,
                                                     name="norm_1")
         self.self_attention = keras.layers.MultiHeadAttention(
@@ -49,9 +49,9 @@ class AdaLNTransformerBlock(keras.layers.Layer):
         self.norm_3 = keras.layers.LayerNormalization(
             epsilon=self.epsilon, center=False, name="norm_3")
         self.ff_in = Dense(2 * self.ff_dim, use_bias=False,
-                                        name="ff_in")
+                           name="ff_in")
         self.ff_out = Dense(self.dim, use_bias=False,
-                                         name="ff_out")
+                            name="ff_out")
         self.build((None, None, self.dim))
 
     def build(self, x_shape):

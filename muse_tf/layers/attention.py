@@ -71,7 +71,7 @@ class TransformerBlock(keras.layers.Layer):
         self.mlp_norm = keras.layers.LayerNormalization(epsilon=1e-6,
                                                         name="mlp_norm")
         self.mlp_in = Dense(self.mlp_dim, activation="gelu",
-                                         name="mlp_in")
+                            name="mlp_in")
         self.mlp_out = Dense(self.hidden_dim, name="mlp_out")
         self.dropout_layer = keras.layers.Dropout(self.dropout)
         # Every width is known now (the memory has the block's width), and

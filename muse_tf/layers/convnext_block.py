@@ -36,17 +36,17 @@ class ConvNeXtBlock(keras.layers.Layer):
         self.norm = keras.layers.RMSNormalization(epsilon=self.epsilon,
                                                   name="norm")
         self.pointwise_in = Dense(inner, use_bias=False,
-                                               name="pointwise_in")
+                                  name="pointwise_in")
         # The GRN builds itself here: in this block's name scope, so its
         # variables' paths name the block (checkpoints key variables by
         # path; every block has a "grn").
         with keras.name_scope(self.name, caller=self):
             self.grn = GlobalResponseNorm(inner, name="grn")
         self.pointwise_out = Dense(self.channels, use_bias=False,
-                                                name="pointwise_out")
+                                   name="pointwise_out")
         self.cond_mapper = Dense(2 * self.channels,
-                                              use_bias=False,
-                                              name="cond_mapper")
+                                 use_bias=False,
+                                 name="cond_mapper")
         self.build((None, None, None, self.channels))
 
     def build(self, x_shape):

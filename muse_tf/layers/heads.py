@@ -14,7 +14,7 @@ class MLMHead(keras.layers.Layer):
         self.hidden_dim = int(hidden_dim)
         self.codebook_size = int(codebook_size)
         self.dense = Dense(self.hidden_dim, activation="gelu",
-                                        name="dense")
+                           name="dense")
         self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
         self.logits = Dense(self.codebook_size, name="logits")
 

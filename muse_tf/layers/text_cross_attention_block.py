@@ -31,7 +31,7 @@ class TextCrossAttentionBlock(keras.layers.Layer):
         self.num_heads = int(num_heads)
         self.memory_dim = int(memory_dim)
         self.kv_mapper = (Dense(self.dim, use_bias=False,
-                                             name="kv_mapper")
+                                name="kv_mapper")
                           if self.memory_dim != self.dim else None)
         head_dim = self.dim // self.num_heads
         self.norm_1 = keras.layers.RMSNormalization(epsilon=1e-6,

@@ -54,7 +54,7 @@ class MuseSuperRes(BuiltFromConfig, DecodesFromMemory, ExportedByMuseServing,
             c.codebook_size, c.image_tokens_per_side, c.hidden_dim,
             c.dropout, name="embedding")
         self.text_projection = Dense(c.hidden_dim,
-                                                  name="text_projection")
+                                     name="text_projection")
         self.text_norm = keras.layers.LayerNormalization(epsilon=1e-6,
                                                          name="text_norm")
         self.blocks = [TransformerBlock(c.hidden_dim, c.num_heads, c.mlp_dim,

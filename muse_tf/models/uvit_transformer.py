@@ -65,9 +65,9 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
         self.text_norm = keras.layers.RMSNormalization(epsilon=eps,
                                                        name="text_norm")
         self.cond_in = Dense(c.hidden_size, use_bias=False,
-                                          name="cond_in")
+                             name="cond_in")
         self.cond_out = Dense(c.hidden_size, use_bias=False,
-                                           name="cond_out")
+                              name="cond_out")
         self.token_embedding = keras.layers.Embedding(
             c.vocab_size, c.in_channels, name="token_embedding")
         self.embedding_norm = keras.layers.RMSNormalization(
@@ -84,7 +84,7 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
         self.to_hidden_norm = keras.layers.RMSNormalization(
             epsilon=eps, name="to_hidden_norm")
         self.to_hidden = Dense(c.hidden_size, use_bias=False,
-                                            name="to_hidden")
+                               name="to_hidden")
         self.blocks = [
             AdaLNTransformerBlock(c.hidden_size, c.num_attention_heads,
                                   c.intermediate_size, eps,
@@ -97,11 +97,11 @@ class UViTTransformer(BuiltFromConfig, ExportedByMuseServing, keras.Model):
         self.up_stage = UViTStage(
             **stage, resample="up" if c.upsample else None, name="up_stage")
         self.head_in = Dense(c.in_channels, use_bias=False,
-                                          name="head_in")
+                             name="head_in")
         self.head_norm = keras.layers.RMSNormalization(epsilon=eps,
                                                        name="head_norm")
         self.head_out = Dense(c.codebook_size, use_bias=False,
-                                           name="head_out")
+                              name="head_out")
         self._build_layers()
 
     def _build_layers(self):
