@@ -22,6 +22,7 @@ Model directories (config, components, weights) belong to `model_dir.py`.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -117,17 +118,17 @@ class MusePipeline(tf.Module):
 
     def _compiled(self, graph_function):
         """`graph_function` as a tf.function of this pipeline's precision:
-        XLA-compiled unless bf16 on a CPU, and traced (on any call that
-        traces) with the stages' models computing in that precision."""
-        function = tf.function(graph_function,
-                               jit_compile=self.precision.xla)
+        XLA-compiled unless bf16 on a CPU, its body traced with the stages'
+        models computing in that precision (the switch runs only when the
+        function traces, not on every call)."""
         models = [model for stage in self.stages
                   for model in (stage.transformer, stage.vqgan)]
 
-        def call(*args):
+        @functools.wraps(graph_function)
+        def traced(*args, **kwargs):
             with computing_in(models, self.precision):
-                return function(*args)
-        return call
+                return graph_function(*args, **kwargs)
+        return tf.function(traced, jit_compile=self.precision.xla)
 
     # === Loading and saving ===
 
