@@ -114,14 +114,17 @@ def random_loop(args, guidance_scale=3.0, precision=None):
                                           args.text_dim, 2))
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
-    run = tf.function(generate_tokens, jit_compile=precision.xla)
+    def traced(*inputs):  # As MusePipeline: the precision switch traces.
+        with computing_in([transformer], precision):
+            return generate_tokens(transformer, sampler, *inputs)
+
+    run = tf.function(traced, jit_compile=precision.xla)
 
     def call():
-        with computing_in([transformer], precision):
-            return run(transformer, sampler, start, condition, uncondition,
-                       seed_pair(tf.constant(0, tf.int64)),
-                       StageSettings(tf.constant(args.steps),
-                                     tf.constant(guidance_scale))).numpy()
+        run(start, condition, uncondition,
+            seed_pair(tf.constant(0, tf.int64)),
+            StageSettings(tf.constant(args.steps),
+                          tf.constant(guidance_scale))).numpy()
 
     return transformer, call
 
