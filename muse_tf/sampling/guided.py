@@ -133,6 +133,7 @@ def edit_tokens(model, tokens, condition, uncondition, seed, guidance_scale,
         return iteration + 1, tf.ensure_shape(
             tf.where(remask, sampled, current), tokens.shape)
 
+    # Sequential like the sampler's loop (see there for why).
     _, edited = tf.while_loop(lambda i, _: i < num_iterations, body,
-                              (tf.constant(0), tokens))
+                              (tf.constant(0), tokens), parallel_iterations=1)
     return edited

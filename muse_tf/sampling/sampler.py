@@ -266,6 +266,11 @@ def decode(tokens_to_logits, tokens, seed, *, num_steps, mask_token_id,
 
     first = tf.minimum(tf.convert_to_tensor(start_step, tf.int32),
                        num_steps - 1)
+    # One iteration at a time: each step needs the previous one's tokens,
+    # and letting the graph executor start later iterations early only
+    # runs their loop-invariant work ahead (the bf16 casts of every
+    # weight), holding a copy per pending iteration.
     _, _, sampled = tf.while_loop(
-        lambda step, *_: step < num_steps, body, (first, tokens, tokens))
+        lambda step, *_: step < num_steps, body, (first, tokens, tokens),
+        parallel_iterations=1)
     return sampled
