@@ -98,7 +98,15 @@ def choose(precision="auto", device_types=None, cpuinfo="/proc/cpuinfo"):
 def computing_in(models, choice):
     """Within this block, every layer of `models` computes in `choice`'s
     precision (its weights untouched): functions traced here are that
-    precision's. Restores the layers' own policies after."""
+    precision's. Restores the layers' own policies after.
+
+    In bf16, the weights the layers read as bf16 are cast once, on
+    entry, and read from those casts (a Keras StatelessScope): in a
+    function traced here, a decoding loop then casts them once per call
+    instead of at every step (at the peers' MEDIUM config, 43 M weights, a
+    step's casts were 5% of its time)."""
+    import keras
+
     layers = {}
     for model in models:
         for layer in model._flatten_layers(include_self=True):
@@ -107,10 +115,27 @@ def computing_in(models, choice):
     try:
         for layer, _ in saved:
             layer.dtype_policy = choice.dtype_policy
-        yield
+        with keras.StatelessScope() as cast_once:
+            for variable, dtype in _read_in_compute_dtype(layers.values()):
+                cast_once.add_update(
+                    (variable, keras.ops.cast(variable.value, dtype)))
+            yield
     finally:
         for layer, policy in saved:
             layer.dtype_policy = policy
+
+
+def _read_in_compute_dtype(layers):
+    """(weight, dtype) for each float32 weight of `layers` that Keras casts
+    to its own layer's compute dtype when the layer reads it (not, e.g., a
+    normalisation's scale, which Keras keeps float32)."""
+    for layer in layers:
+        if not layer.autocast or layer.compute_dtype == "float32":
+            continue
+        for variable in (layer._trainable_variables
+                         + layer._non_trainable_variables):
+            if variable._autocast and variable.dtype == "float32":
+                yield variable, layer.compute_dtype
 
 
 @contextlib.contextmanager
