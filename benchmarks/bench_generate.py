@@ -28,6 +28,7 @@ once per step as the peers do.
 """
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -38,7 +39,7 @@ import muse_tf
 from muse_tf.conditioning import Condition
 from muse_tf.configs import SamplerConfig, TransformerConfig
 from muse_tf.models.transformer import MuseTransformer
-from muse_tf.precision import PRECISIONS, choose, computing_in
+from muse_tf.precision import PRECISIONS, choose, function_in
 from muse_tf.sampling.guided import generate_tokens
 from muse_tf.sampling.settings import StageSettings, seed_pair
 
@@ -114,11 +115,8 @@ def random_loop(args, guidance_scale=3.0, precision=None):
                                           args.text_dim, 2))
     start = tf.fill([args.batch, config.sequence_length],
                     config.mask_token_id)
-    def traced(*inputs):  # As MusePipeline: the precision switch traces.
-        with computing_in([transformer], precision):
-            return generate_tokens(transformer, sampler, *inputs)
-
-    run = tf.function(traced, jit_compile=precision.xla)
+    run = function_in(functools.partial(generate_tokens, transformer,
+                                        sampler), [transformer], precision)
 
     def call():
         run(start, condition, uncondition,

@@ -22,7 +22,6 @@ Model directories (config, components, weights) belong to `model_dir.py`.
 """
 
 import dataclasses
-import functools
 
 import numpy as np
 import tensorflow as tf
@@ -39,7 +38,7 @@ from muse_tf.configs import (
     replace_sampler,
 )
 from muse_tf.data.pipeline import downsample, to_model_range, to_uint8
-from muse_tf.precision import Choice, choose, computing_in
+from muse_tf.precision import Choice, choose, function_in
 from muse_tf.sampling import settings as sampling_settings
 from muse_tf.sampling.guided import edit_tokens, generate_tokens
 
@@ -117,18 +116,11 @@ class MusePipeline(tf.Module):
         self._edit = self._compiled(self.edit_graph)
 
     def _compiled(self, graph_function):
-        """`graph_function` as a tf.function of this pipeline's precision:
-        XLA-compiled unless bf16 on a CPU, its body traced with the stages'
-        models computing in that precision (the switch runs only when the
-        function traces, not on every call)."""
+        """`graph_function` as a tf.function of this pipeline's precision
+        over its stages' models (`precision.function_in`)."""
         models = [model for stage in self.stages
                   for model in (stage.transformer, stage.vqgan)]
-
-        @functools.wraps(graph_function)
-        def traced(*args, **kwargs):
-            with computing_in(models, self.precision):
-                return graph_function(*args, **kwargs)
-        return tf.function(traced, jit_compile=self.precision.xla)
+        return function_in(graph_function, models, self.precision)
 
     # === Loading and saving ===
 

@@ -21,6 +21,7 @@ activation into one of them, `layers/dense.py`).
 
 import contextlib
 import dataclasses
+import functools
 
 PRECISIONS = ("auto", "fp32", "bf16")
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
@@ -124,6 +125,20 @@ def computing_in(models, choice):
     finally:
         for layer, policy in saved:
             layer.dtype_policy = policy
+
+
+def function_in(graph_function, models, choice):
+    """`graph_function` as a tf.function of `choice`: XLA-compiled unless
+    bf16 on a CPU, its body traced with `models` computing in that
+    precision (the switch, and in bf16 the weights' casts, run where the
+    function traces and begins, not around every call)."""
+    import tensorflow as tf
+
+    @functools.wraps(graph_function)
+    def traced(*args, **kwargs):
+        with computing_in(models, choice):
+            return graph_function(*args, **kwargs)
+    return tf.function(traced, jit_compile=choice.xla)
 
 
 def _read_in_compute_dtype(layers):
