@@ -1,21 +1,16 @@
-"""Recipe of the next emoji cascade (preset `emoji_next`, 32x32 then 64x64),
-being trained to replace `emoji_128`.
+"""Recipe of the next emoji model (preset `emoji_next`: one 64x64 stage
+over 16x16 tokens), being trained to replace `emoji_128`.
 
   muse-tf prepare-data
   muse-tf train --config training/emoji_next.py --workdir runs/emoji_next
 
-Its two VQGANs do not depend on each other: on a machine with two cores
-they train side by side, one per core, e.g.
-  taskset -c 0 muse-tf train --config training/emoji_next.py \
-      --workdir runs/emoji_next --only vqgan_32 &
-  taskset -c 1 muse-tf train --config training/emoji_next.py \
-      --workdir runs/emoji_next --only vqgan_64 &
-Each tokenizer is measured (`eval-tokenizer`) before any transformer trains
-on its tokens. The perceptual loss on the FID Inception's features won an
-A/B on the 32-px tokenizer (from one checkpoint, 500 more steps each: the
-judge kept 28.8% of held-out accuracy with it, 19.1% without); the runs
-in progress trained their first 1,000 (32 px) and 750 (64 px) steps
-without it.
+The tokenizer is measured (`eval-tokenizer`) before any transformer
+trains on its tokens; docs/models/emoji_next.md has its measurements and
+why the model has no 32-px base stage. The perceptual loss on the FID
+Inception's features won an A/B on a 32-px tokenizer (from one
+checkpoint, 500 more steps each: the judge kept 28.8% of held-out
+accuracy with it, 19.1% without); the run in progress trained its first
+750 steps without it, as the 64-px stage of a cascade (the same VQGAN).
 """
 
 from muse_tf.training.recipe import step
@@ -33,14 +28,8 @@ def steps(shrink):
                "real_train": "emoji_captions/sample:train[:8]"}
               if shrink else {})
     return [
-        step("vqgan_32", "vqgan", **vqgan, stage="base",
-             workdir="{workdir}/vqgan_32"),
-        step("vqgan_64", "vqgan", **vqgan, stage="high_res",
-             workdir="{workdir}/vqgan_64"),
-        step("eval_vqgan_32", "eval-tokenizer", preset="emoji_next",
-             stage="base", workdir="{workdir}/vqgan_32",
-             output="{workdir}/vqgan_32.json", **judged),
+        step("vqgan_64", "vqgan", **vqgan, workdir="{workdir}/vqgan_64"),
         step("eval_vqgan_64", "eval-tokenizer", preset="emoji_next",
-             stage="high_res", workdir="{workdir}/vqgan_64",
+             workdir="{workdir}/vqgan_64",
              output="{workdir}/vqgan_64.json", **judged),
     ]

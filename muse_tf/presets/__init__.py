@@ -95,31 +95,21 @@ _ARCHITECTURES = {
         sampler=SamplerConfig(num_steps=8, guidance_scale=3.0),
         # Muse's larger decoder: twice the channels and residual blocks.
         large_decoder_channels=64, large_decoder_res_blocks=2)),
-    # The next emoji cascade, ending at 64x64 (every style exists there):
-    # a 32x32 base stage and a 64x64 super-res stage, both VQGANs
-    # downsampling by 4 (emoji are drawn to be read at 32 px) and
-    # quantizing with FSQ, whose codes all stay in use.
+    # The next emoji model: one stage at 64x64 (every style exists there),
+    # 16x16 tokens of a VQGAN that downsamples by 4 and quantizes with FSQ,
+    # whose codes all stay in use. A 32-px base stage of 8x8 tokens kept
+    # too little of each emoji's identity to build a cascade on
+    # (docs/models/emoji_next.md).
     "emoji_next": ModelConfig(
-        vqgan=VQGANConfig(image_size=32, base_channels=64,
-                          channel_multipliers=(1, 2, 2), num_res_blocks=2,
+        vqgan=VQGANConfig(image_size=64, base_channels=32,
+                          channel_multipliers=(1, 2, 4), num_res_blocks=2,
                           codebook_size=1000, embedding_dim=4,
                           fsq_levels=_FSQ_1000),
         transformer=TransformerConfig(
-            codebook_size=1000, image_tokens_per_side=8, hidden_dim=256,
+            codebook_size=1000, image_tokens_per_side=16, hidden_dim=256,
             num_layers=8, num_heads=4, mlp_dim=1024, dropout=0.0),
         text=TextConfig(max_length=32),
-        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0),
-        super_res=SuperResStageConfig(
-            transformer=SuperResConfig(
-                codebook_size=1000, image_tokens_per_side=16,
-                low_res_codebook_size=1000, low_res_tokens_per_side=8,
-                hidden_dim=256, num_encoder_layers=2, num_layers=6,
-                num_heads=4, mlp_dim=1024, dropout=0.0),
-            vqgan=VQGANConfig(image_size=64, base_channels=32,
-                              channel_multipliers=(1, 2, 4),
-                              num_res_blocks=2, codebook_size=1000,
-                              embedding_dim=4, fsq_levels=_FSQ_1000),
-            sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
+        sampler=SamplerConfig(num_steps=12, guidance_scale=3.0)),
     # Class-conditional Fashion-MNIST (padded to 32x32): 8x8 tokens.
     "fashion_32": ModelConfig(
         vqgan=VQGANConfig(image_size=32, base_channels=32,
