@@ -4,7 +4,7 @@ over 16x16 tokens), being trained to replace `emoji_128`.
   muse-tf prepare-data
   muse-tf train --config training/emoji_next.py --workdir runs/emoji_next
 
-The tokenizer is measured (`eval-tokenizer`) before any transformer
+The tokenizer is measured (`eval-tokenizer`) before the transformer
 trains on its tokens; docs/models/emoji_next.md has its measurements and
 why the model has no 32-px base stage. The perceptual loss on the FID
 Inception's features won an A/B on a 32-px tokenizer (from one
@@ -32,4 +32,12 @@ def steps(shrink):
         step("eval_vqgan_64", "eval-tokenizer", preset="emoji_next",
              workdir="{workdir}/vqgan_64",
              output="{workdir}/vqgan_64.json", **judged),
+        # Every checkpoint kept, for the offline EMA; the masked-token
+        # accuracy on fixed training tokens says when it has learned what
+        # it can.
+        step("transformer", "transformer", preset="emoji_next", data=data,
+             vqgan="{workdir}/vqgan_64", workdir="{workdir}/transformer",
+             num_steps=12000, batch_size=32, checkpoint_every=250,
+             keep_checkpoints=0, eval_every=500, sample_every=1000,
+             model_dir="{workdir}/model"),
     ]
