@@ -190,16 +190,21 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
 
 
 def test_transformer_job_trains_on_token_shards_samples_and_exports(
-        vqgan_run, image_folder, tmp_path):
+        vqgan_run, image_folder, tmp_path, capsys):
     workdir, model_dir = str(tmp_path / "run"), str(tmp_path / "model")
     _main(_command("transformer", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--num-steps", "6",
                    "--checkpoint-every", "2", "--keep-checkpoints", "0",
                    "--summary-every", "2", "--sample-every", "3",
-                   "--eval-every", "3", "--eval-examples", "8",
+                   "--eval-every", "3", "--eval-examples", "100",
                    "--steps-per-call", "2", "--model-dir", model_dir))
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
+    # Of --eval-examples 100, the 18 there are, in whole batches of 4.
+    evals = [line for line in capsys.readouterr().out.splitlines()
+             if "masked-token accuracy" in line]
+    assert len(evals) == 2
+    assert all(line.endswith("on 16 training examples") for line in evals)
     assert {"loss/masked_token", "learning_rate", "samples",
             "eval/masked_token_accuracy",
             "throughput/examples_per_second"} <= tensorboard_tags(workdir)

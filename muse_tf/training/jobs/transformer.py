@@ -200,15 +200,17 @@ def write_model_dir(args, model_config, trainer, vqgans):
 
 def accuracy_hook(args, trainer, records, metadata):
     """A hook that logs the masked-token accuracy on the shards' first
-    --eval-examples examples (whole global batches of them)."""
-    if args.eval_examples < args.batch_size:
-        raise ValueError(f"--eval-examples {args.eval_examples} is less "
+    --eval-examples examples (whole global batches of them; fewer when
+    the shards hold fewer)."""
+    examples = min(args.eval_examples, metadata["num_examples"])
+    if examples < args.batch_size:
+        raise ValueError(f"--eval-examples: {examples} examples are fewer "
                          f"than a batch ({args.batch_size})")
-    subset = records.take(args.eval_examples).batch(
+    subset = records.take(examples).batch(
         args.batch_size, drop_remainder=True).map(
             lambda batch: pretokenize.parse_token_batch(batch, metadata)
         ).cache()
-    count = args.eval_examples // args.batch_size * args.batch_size
+    count = examples // args.batch_size * args.batch_size
 
     def log_accuracy(step):
         accuracy = trainer.masked_accuracy(subset)
