@@ -18,7 +18,7 @@ job shrinks its data; the judge sees every image at the size it learned
 emoji judge: `muse_tf.evaluate.resize_to`).
 
   muse-tf train eval-tokenizer --preset emoji_next --stage base \
-      --workdir runs/emoji_next/vqgan_32 --output vqgan_32.json
+      --workdir runs/emoji_next/vqgan_64 --output vqgan_64.json
   muse-tf train eval-tokenizer --preset fashion_32 \
       --workdir muse_tf/presets/fashion_32
 """

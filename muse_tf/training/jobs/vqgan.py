@@ -1,6 +1,6 @@
 """Trains a VQGAN tokenizer on images from a TFDS dataset, folder or shards.
 
-  muse-tf train vqgan --preset emoji_next --workdir runs/vqgan_32 \
+  muse-tf train vqgan --preset emoji_next --workdir runs/vqgan_64 \
       --num-steps 12000 --learning-rate 5e-4 --disc-start 4000
   muse-tf train vqgan --preset emoji_128 --stage large_decoder \
       --data tfds:emoji_captions/full_128 --init-from runs/vqgan_128 \
