@@ -18,12 +18,16 @@ def model_variables(model):
     return variables
 
 
-def restore_model(model, checkpoint_dir, key):
-    """Restores `model` from the latest checkpoint in `checkpoint_dir`,
-    where it was saved under `key`; ValueError if there is none."""
-    latest = tf.train.latest_checkpoint(checkpoint_dir)
+def restore_model(model, checkpoint, key):
+    """Restores `model` from `checkpoint`, where it was saved under `key`:
+    one checkpoint's prefix (DIR/ckpt-N), or a directory's latest one;
+    ValueError if there is none."""
+    if tf.io.gfile.exists(checkpoint + ".index"):
+        latest = checkpoint
+    else:
+        latest = tf.train.latest_checkpoint(checkpoint)
     if latest is None:
-        raise ValueError(f"No checkpoint in {checkpoint_dir}")
+        raise ValueError(f"No checkpoint in {checkpoint}")
     status = tf.train.Checkpoint(**{key: model_variables(model)}).restore(
         latest)
     status.expect_partial().assert_existing_objects_matched()

@@ -124,3 +124,26 @@ def test_a_step_with_the_perceptual_loss_adds_it_to_the_total(tiny_config):
         float(m["loss/total"]),
         float(m["loss/reconstruction"]) + float(m["loss/quantizer"])
         + 0.25 * float(m["loss/perceptual"]), rtol=1e-5)
+
+
+def test_load_vqgan_takes_one_checkpoint_of_a_run_or_its_latest(tiny_config,
+                                                                tmp_path):
+    """A tokenizer frozen at a measured step stays that step's weights while
+    its run writes later checkpoints."""
+    from muse_tf.training.checkpointing import model_variables
+    from muse_tf.training.jobs.vqgan import load_vqgan
+    trainer = VQGANTrainer(tiny_config.vqgan,
+                           VQGANTrainConfig(disc_channels=8))
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(vqgan=model_variables(trainer.vqgan)),
+        str(tmp_path / "checkpoints"), max_to_keep=None)
+    kernel = trainer.vqgan.trainable_variables[0]
+    prefixes = []
+    for step in (1, 2):
+        kernel.assign(tf.fill(kernel.shape, float(step)))
+        prefixes.append(manager.save(checkpoint_number=step))
+    for path, step in ((prefixes[0], 1), (str(tmp_path), 2)):
+        vqgan, source = load_vqgan(tiny_config.vqgan, path)
+        loaded = {v.path: v for v in vqgan.trainable_variables}[kernel.path]
+        assert source.endswith(f"ckpt-{step}")
+        np.testing.assert_array_equal(loaded.numpy(), float(step))

@@ -230,7 +230,9 @@ def add_arguments(parser):
                         "super-res model of a cascade preset (default base)")
     parser.add_argument("--vqgan", default=None,
                         help="the frozen (base) VQGAN: a `vqgan` job's work "
-                        "directory or a model directory")
+                        "directory (its latest checkpoint), one checkpoint "
+                        "of it (WORKDIR/checkpoints/ckpt-N) or a model "
+                        "directory")
     parser.add_argument("--high-res-vqgan", default=None,
                         help="--stage super_res: the frozen high-res VQGAN "
                         "(a `vqgan --stage high_res` job's work directory "

@@ -39,13 +39,17 @@ _GROWTH_NOISE = 0.01
 
 def load_vqgan(config, path, stage="base"):
     """(frozen VQGAN, where its weights came from): a model directory's
-    weights file of `stage` (STAGES), else the latest checkpoint of a
-    `vqgan` job's work directory."""
+    weights file of `stage` (STAGES), one checkpoint of a `vqgan` job
+    (WORKDIR/checkpoints/ckpt-N: a tokenizer frozen at a measured step
+    while its run goes on), else the latest checkpoint of a `vqgan` job's
+    work directory."""
     vqgan = VQGAN(config, name="vqgan")
     weights = os.path.join(path, model_dir.weights_file(STAGES[stage]))
     if os.path.exists(weights):
         vqgan.load_weights(weights)
         return vqgan, weights
+    if os.path.exists(path + ".index"):
+        return vqgan, restore_model(vqgan, path, "vqgan")
     return vqgan, restore_model(vqgan, checkpoint_dir(path), "vqgan")
 
 
