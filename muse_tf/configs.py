@@ -42,7 +42,9 @@ class VQGANConfig(_Serializable):
 
     The downsampling factor is `2 ** (len(channel_multipliers) - 1)`.
     `decoder_channels` and `decoder_res_blocks` (0: as the encoder's) make
-    Muse's larger decoder, fine-tuned with the encoder and codebook frozen.
+    Muse's larger decoder, fine-tuned with the encoder and codebook frozen;
+    `large_decoder_channels`/`_res_blocks`, when set, say that this VQGAN
+    has one (`large_decoder`), which a model directory keeps beside it.
     `grey` is for grey data (R = G = B, e.g. Fashion-MNIST): the decoder
     draws one channel and repeats it, so no reconstruction can carry the
     colour specks a three-channel decoder leaves on grey images.
@@ -66,6 +68,8 @@ class VQGANConfig(_Serializable):
     commitment_cost: float = 0.25
     decoder_channels: int = 0
     decoder_res_blocks: int = 0
+    large_decoder_channels: int = 0
+    large_decoder_res_blocks: int = 0
     grey: bool = False
     fsq_levels: tuple = ()
     architecture: str = "muse"
@@ -108,6 +112,17 @@ class VQGANConfig(_Serializable):
     @property
     def decoder_num_res_blocks(self) -> int:
         return self.decoder_res_blocks or self.num_res_blocks
+
+    @property
+    def large_decoder(self):
+        """This VQGAN with its larger decoder (same encoder and codebook),
+        or None if it has none."""
+        if not (self.large_decoder_channels or self.large_decoder_res_blocks):
+            return None
+        return dataclasses.replace(
+            self, decoder_channels=self.large_decoder_channels,
+            decoder_res_blocks=self.large_decoder_res_blocks,
+            large_decoder_channels=0, large_decoder_res_blocks=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -519,20 +534,19 @@ class SamplerConfig(_Serializable):
         return self.guidance_schedule != "none"
 
 
+_LARGE_DECODER_FIELDS = ("large_decoder_channels", "large_decoder_res_blocks")
+
+
 @dataclasses.dataclass(frozen=True)
 class SuperResStageConfig(_Serializable):
     """The second stage of the cascade (Muse §2.3): the super-res
     transformer, the high-res VQGAN whose tokens it predicts (and whose
-    decoder makes the final pixels), and its sampler (Muse: 8 steps).
-    `large_decoder_channels`/`_res_blocks`, when set, describe the larger
-    decoder fine-tuned for the high-res VQGAN (docs/design.md §2)."""
+    decoder makes the final pixels), and its sampler (Muse: 8 steps)."""
 
     transformer: SuperResConfig = SuperResConfig()
     vqgan: VQGANConfig = VQGANConfig(image_size=512,
                                      channel_multipliers=(1, 1, 2, 4))
     sampler: SamplerConfig = SamplerConfig(num_steps=8)
-    large_decoder_channels: int = 0
-    large_decoder_res_blocks: int = 0
 
     def __post_init__(self):
         t, v = self.transformer, self.vqgan
@@ -545,17 +559,14 @@ class SuperResStageConfig(_Serializable):
                              f"differ: {v.tokens_per_side} vs "
                              f"{t.image_tokens_per_side}")
 
-    @property
-    def large_decoder_vqgan(self):
-        """The high-res VQGAN config with the larger decoder, or None."""
-        if not (self.large_decoder_channels or self.large_decoder_res_blocks):
-            return None
-        return dataclasses.replace(
-            self.vqgan, decoder_channels=self.large_decoder_channels,
-            decoder_res_blocks=self.large_decoder_res_blocks)
-
     @classmethod
     def from_dict(cls, d):
+        moved = {k: d[k] for k in _LARGE_DECODER_FIELDS if k in d}
+        if moved:
+            # Written when only a cascade's high-res VQGAN could have a
+            # larger decoder: its fields lived on the stage.
+            d = {**{k: v for k, v in d.items() if k not in moved},
+                 "vqgan": {**d["vqgan"], **moved}}
         parts = {"transformer": SuperResConfig, "vqgan": VQGANConfig,
                  "sampler": SamplerConfig}
         return super().from_dict(
@@ -622,6 +633,10 @@ class ModelConfig(_Serializable):
                              f"differ: {self.text.output_dim} vs "
                              f"{self.transformer.text_dim}")
         if self.super_res is not None:
+            if self.vqgan.large_decoder is not None:
+                raise ValueError("Only the last VQGAN draws pixels, so only "
+                                 "it has a larger decoder: a cascade's base "
+                                 "VQGAN cannot")
             sr = self.super_res.transformer
             if (sr.low_res_codebook_size != self.vqgan.codebook_size
                     or sr.low_res_tokens_per_side
@@ -661,6 +676,12 @@ class ModelConfig(_Serializable):
     def uvit(self) -> bool:
         """Whether the base transformer is aMUSEd's U-ViT."""
         return isinstance(self.transformer, UViTConfig)
+
+    @property
+    def last_vqgan(self) -> VQGANConfig:
+        """The VQGAN whose decoder draws the final pixels: a cascade's
+        high-res one, else the base stage's."""
+        return self.vqgan if self.super_res is None else self.super_res.vqgan
 
 
 def replace_sampler(config, **changes):

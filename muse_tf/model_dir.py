@@ -13,9 +13,10 @@ from its own package, or for a CLIP encoder from the `text_encoder/` and
 The components of a model (`components`) are its base transformer
 (`transformer`, or `class_transformer`: the class embedding with its
 transformer), `vqgan`, and for a cascade `super_res` and `high_res_vqgan`,
-plus `high_res_vqgan_large_decoder` once Muse's larger decoder is
-fine-tuned. Every other module reads and writes model directories through
-this one.
+plus `large_decoder` once Muse's larger decoder is fine-tuned for the last
+VQGAN (`last_vqgan`): the same VQGAN with a larger decoder, which can draw
+the final pixels in its place. Every other module reads and writes model
+directories through this one.
 
 Directories written before the manifest (a `config.json` and the same
 weight file names) load as they are; `muse-tf train pack OLD NEW` (or
@@ -44,7 +45,9 @@ from muse_tf.presets import BUNDLED_MODELS, DEFAULT_MODEL
 
 MANIFEST = "model.json"
 LEGACY_CONFIG = "config.json"
-LARGE_DECODER = "high_res_vqgan_large_decoder"
+LARGE_DECODER = "large_decoder"
+# Its name when only a cascade's high-res VQGAN could have one.
+_HIGH_RES_LARGE_DECODER = "high_res_vqgan_large_decoder"
 _CLASSES = {cls.__name__: cls for cls in (
     MuseTransformer, ClassConditionalTransformer, MaskGITTransformer,
     MuseSuperRes, UViTTransformer, VQGAN)}
@@ -62,6 +65,12 @@ def weights_file(name):
 WEIGHT_FILES = {name: weights_file(name) for name in (
     "transformer", "class_transformer", "vqgan", "super_res",
     "high_res_vqgan", LARGE_DECODER)}
+
+
+def last_vqgan(config):
+    """The component name of the VQGAN that draws the final pixels (the
+    one a larger decoder replaces)."""
+    return "vqgan" if config.super_res is None else "high_res_vqgan"
 
 
 def components(config):
@@ -141,17 +150,20 @@ def read_manifest(directory):
             config = dataclasses.replace(config, text=dataclasses.replace(
                 config.text, handle=os.path.abspath(os.path.join(
                     directory, config.text.handle))))
-        return config, manifest["components"]
+        entries = manifest["components"]
+        if _HIGH_RES_LARGE_DECODER in entries:
+            entries[LARGE_DECODER] = entries.pop(_HIGH_RES_LARGE_DECODER)
+        return config, entries
     with open(os.path.join(directory, LEGACY_CONFIG)) as f:
         config = ModelConfig.from_dict(json.load(f))
     entries = _entries(config)
-    if config.super_res is not None and config.super_res.large_decoder_vqgan:
-        large = config.super_res.large_decoder_vqgan
-        if os.path.exists(os.path.join(directory,
-                                       weights_file(LARGE_DECODER))):
-            entries[LARGE_DECODER] = _entry(
-                VQGAN, {"config": large.to_dict(), "name": "high_res_vqgan"},
-                LARGE_DECODER)
+    large = config.last_vqgan.large_decoder
+    old_file = weights_file(_HIGH_RES_LARGE_DECODER)
+    if large and os.path.exists(os.path.join(directory, old_file)):
+        entries[LARGE_DECODER] = {
+            **_entry(VQGAN, {"config": large.to_dict(),
+                             "name": last_vqgan(config)}, LARGE_DECODER),
+            "weights": old_file}
     return config, entries
 
 
@@ -195,7 +207,7 @@ def load(name_or_dir=None, stages=None, decoder="base"):
     """(config, {name: model with its weights}) of a bundled model name or
     a model directory. stages: "all", or "base" to leave out a cascade's
     super-res stage; decoder: "base", or "large" for the larger decoder in
-    place of `high_res_vqgan`."""
+    place of the last VQGAN."""
     directory, stages = resolve(name_or_dir, stages)
     if stages not in ("all", "base"):
         raise ValueError(f"stages must be 'all' or 'base', got {stages!r}")
@@ -207,23 +219,25 @@ def load(name_or_dir=None, stages=None, decoder="base"):
         config = dataclasses.replace(config, super_res=None)
     wanted = dict(components(config))
     if decoder == "large":
-        if "high_res_vqgan" not in wanted or LARGE_DECODER not in entries:
-            raise ValueError(f"{directory} has no large decoder")
-        entries = {**entries, "high_res_vqgan": entries[LARGE_DECODER]}
+        if (LARGE_DECODER not in entries
+                or config.last_vqgan.large_decoder is None):
+            raise ValueError(f"{directory} has no large decoder for its "
+                             f"last VQGAN ({last_vqgan(config)})")
+        entries = {**entries, last_vqgan(config): entries[LARGE_DECODER]}
     return config, {name: _load_component(directory, entries[name])
                     for name in wanted}
 
 
 def save(directory, config, models):
     """Writes the manifest and every component's weights to `directory`.
-    A `high_res_vqgan` with a larger decoder than the config's is saved as
-    the larger decoder."""
+    A last VQGAN with the config's larger decoder is saved as the larger
+    decoder."""
     os.makedirs(directory, exist_ok=True)
     entries = {}
     for name in components(config):
         model = models[name]
-        if (name == "high_res_vqgan"
-                and model.config != config.super_res.vqgan):
+        if (name == last_vqgan(config)
+                and model.config == config.last_vqgan.large_decoder):
             name = LARGE_DECODER
         model.save_weights(os.path.join(directory, weights_file(name)))
         entries[name] = _entry(type(model), model.get_config(), name)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -52,6 +53,23 @@ def test_class_config_written_before_classes_existed_still_loads():
               if k not in ("text", "classes", "super_res")}
     legacy["class_names"] = list(fashion.classes.class_names)
     assert configs.ModelConfig.from_dict(legacy) == fashion
+
+
+def test_a_cascade_written_with_its_larger_decoder_on_the_stage_loads():
+    cascade = presets.get_config("tiny_cascade")
+    written = cascade.to_dict()
+    for key in ("large_decoder_channels", "large_decoder_res_blocks"):
+        written["super_res"][key] = written["super_res"]["vqgan"].pop(key)
+    assert configs.ModelConfig.from_dict(written) == cascade
+
+
+def test_only_the_last_vqgan_has_a_larger_decoder():
+    one_stage, cascade = (presets.get_config(name)
+                          for name in ("tiny", "tiny_cascade"))
+    assert one_stage.last_vqgan.large_decoder.decoder_base_channels == 16
+    assert cascade.last_vqgan == cascade.super_res.vqgan
+    with pytest.raises(ValueError, match="base VQGAN cannot"):
+        dataclasses.replace(cascade, vqgan=one_stage.vqgan)
 
 
 def test_a_model_has_exactly_one_condition():

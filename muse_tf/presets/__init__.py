@@ -49,7 +49,8 @@ _FSQ_1000 = (8, 5, 5, 5)
 _TINY = ModelConfig(
     vqgan=VQGANConfig(image_size=16, base_channels=8,
                       channel_multipliers=(1, 2), num_res_blocks=1,
-                      codebook_size=64, embedding_dim=8),
+                      codebook_size=64, embedding_dim=8,
+                      large_decoder_channels=16, large_decoder_res_blocks=2),
     transformer=TransformerConfig(
         codebook_size=64, image_tokens_per_side=8, hidden_dim=32,
         num_layers=2, num_heads=2, mlp_dim=64, dropout=0.0),
@@ -71,17 +72,23 @@ _EMOJI_64 = ModelConfig(
 _ARCHITECTURES = {
     "tiny": _TINY,
     # tiny plus a super-res stage (8x8 -> 16x16 tokens), for tests.
-    "tiny_cascade": dataclasses.replace(_TINY, super_res=SuperResStageConfig(
-        transformer=SuperResConfig(
-            codebook_size=32, image_tokens_per_side=16,
-            low_res_codebook_size=64, low_res_tokens_per_side=8,
-            hidden_dim=32, num_encoder_layers=1, num_layers=2, num_heads=2,
-            mlp_dim=64, dropout=0.0),
-        vqgan=VQGANConfig(image_size=32, base_channels=8,
-                          channel_multipliers=(1, 2), num_res_blocks=1,
-                          codebook_size=32, embedding_dim=8),
-        sampler=SamplerConfig(num_steps=3),
-        large_decoder_channels=16, large_decoder_res_blocks=2)),
+    "tiny_cascade": dataclasses.replace(
+        _TINY,
+        # Only the last VQGAN draws pixels, so only it has a larger decoder.
+        vqgan=dataclasses.replace(_TINY.vqgan, large_decoder_channels=0,
+                                  large_decoder_res_blocks=0),
+        super_res=SuperResStageConfig(
+            transformer=SuperResConfig(
+                codebook_size=32, image_tokens_per_side=16,
+                low_res_codebook_size=64, low_res_tokens_per_side=8,
+                hidden_dim=32, num_encoder_layers=1, num_layers=2, num_heads=2,
+                mlp_dim=64, dropout=0.0),
+            vqgan=VQGANConfig(image_size=32, base_channels=8,
+                              channel_multipliers=(1, 2), num_res_blocks=1,
+                              codebook_size=32, embedding_dim=8,
+                              large_decoder_channels=16,
+                              large_decoder_res_blocks=2),
+            sampler=SamplerConfig(num_steps=3))),
     "emoji_64": _EMOJI_64,
     # emoji_64 plus a super-res stage to 128x128 (16x16 tokens of the same
     # VQGAN architecture at twice the image size).
@@ -91,20 +98,23 @@ _ARCHITECTURES = {
             low_res_codebook_size=512, low_res_tokens_per_side=8,
             hidden_dim=256, num_encoder_layers=2, num_layers=4, num_heads=4,
             mlp_dim=1024, dropout=0.0),
-        vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128),
-        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0),
         # Muse's larger decoder: twice the channels and residual blocks.
-        large_decoder_channels=64, large_decoder_res_blocks=2)),
+        vqgan=dataclasses.replace(_EMOJI_64.vqgan, image_size=128,
+                                  large_decoder_channels=64,
+                                  large_decoder_res_blocks=2),
+        sampler=SamplerConfig(num_steps=8, guidance_scale=3.0))),
     # The next emoji model: one stage at 64x64 (every style exists there),
     # 16x16 tokens of a VQGAN that downsamples by 4 and quantizes with FSQ,
     # whose codes all stay in use. A 32-px base stage of 8x8 tokens kept
     # too little of each emoji's identity to build a cascade on
-    # (docs/models/emoji_next.md).
+    # (docs/models/emoji_next.md). Its larger decoder has twice the
+    # channels and a third residual block a level.
     "emoji_next": ModelConfig(
         vqgan=VQGANConfig(image_size=64, base_channels=32,
                           channel_multipliers=(1, 2, 4), num_res_blocks=2,
                           codebook_size=1000, embedding_dim=4,
-                          fsq_levels=_FSQ_1000),
+                          fsq_levels=_FSQ_1000, large_decoder_channels=64,
+                          large_decoder_res_blocks=3),
         transformer=TransformerConfig(
             codebook_size=1000, image_tokens_per_side=16, hidden_dim=256,
             num_layers=8, num_heads=4, mlp_dim=1024, dropout=0.0),

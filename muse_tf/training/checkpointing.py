@@ -18,14 +18,18 @@ def model_variables(model):
     return variables
 
 
+def find_checkpoint(path):
+    """The checkpoint `path` names: one checkpoint's prefix (DIR/ckpt-N) as
+    it is, or a directory's latest one; None if there is none."""
+    if tf.io.gfile.exists(path + ".index"):
+        return path
+    return tf.train.latest_checkpoint(path)
+
+
 def restore_model(model, checkpoint, key):
-    """Restores `model` from `checkpoint`, where it was saved under `key`:
-    one checkpoint's prefix (DIR/ckpt-N), or a directory's latest one;
-    ValueError if there is none."""
-    if tf.io.gfile.exists(checkpoint + ".index"):
-        latest = checkpoint
-    else:
-        latest = tf.train.latest_checkpoint(checkpoint)
+    """Restores `model` from `checkpoint` (`find_checkpoint`), where it was
+    saved under `key`; ValueError if there is none."""
+    latest = find_checkpoint(checkpoint)
     if latest is None:
         raise ValueError(f"No checkpoint in {checkpoint}")
     status = tf.train.Checkpoint(**{key: model_variables(model)}).restore(

@@ -28,8 +28,10 @@ from script_runs import (
     main_in_process as _main,
 )
 
-from muse_tf import cli
+from muse_tf import cli, model_dir
 from muse_tf.pipeline import MusePipeline
+from muse_tf.presets import get_config
+from muse_tf.training.jobs.vqgan import load_vqgan
 
 COLOURS = {"red": (230, 20, 20), "green": (20, 200, 40), "blue": (20, 40, 230)}
 _TIMEOUT_S = 600
@@ -191,13 +193,13 @@ def test_two_workers_on_localhost_hold_identical_weights(image_folder,
 
 def test_transformer_job_trains_on_token_shards_samples_and_exports(
         vqgan_run, image_folder, tmp_path, capsys):
-    workdir, model_dir = str(tmp_path / "run"), str(tmp_path / "model")
+    workdir, model = str(tmp_path / "run"), str(tmp_path / "model")
     _main(_command("transformer", workdir, image_folder,
                    "--vqgan", vqgan_run[0], "--num-steps", "6",
                    "--checkpoint-every", "2", "--keep-checkpoints", "0",
                    "--summary-every", "2", "--sample-every", "3",
                    "--eval-every", "3", "--eval-examples", "100",
-                   "--steps-per-call", "2", "--model-dir", model_dir))
+                   "--steps-per-call", "2", "--model-dir", model))
     with open(os.path.join(workdir, "tokens", "metadata.json")) as f:
         assert json.load(f)["num_examples"] == 18
     # Of --eval-examples 100, the 18 there are, in whole batches of 4.
@@ -208,7 +210,7 @@ def test_transformer_job_trains_on_token_shards_samples_and_exports(
     assert {"loss/masked_token", "learning_rate", "samples",
             "eval/masked_token_accuracy",
             "throughput/examples_per_second"} <= tensorboard_tags(workdir)
-    generated = MusePipeline.from_pretrained(model_dir)(["a red square"],
+    generated = MusePipeline.from_pretrained(model)(["a red square"],
                                                         seed=0)
     assert generated.shape == (1, 16, 16, 3)
 
@@ -222,3 +224,34 @@ def test_transformer_job_trains_on_token_shards_samples_and_exports(
     assert_holds_checkpoint(
         MusePipeline.from_pretrained(ema_model).components["transformer"],
         tf.train.latest_checkpoint(ema_dir))
+
+
+
+def test_large_decoder_of_a_one_stage_model_grows_from_one_checkpoint(
+        vqgan_run, image_folder, tmp_path):
+    """Muse's larger decoder for the only VQGAN of a one-stage model: grown
+    from one checkpoint of a run (not its latest), trained with that
+    encoder and codebook frozen, and drawing the pixels with
+    `decoder="large"`."""
+    config = get_config("tiny")
+    checkpoint = os.path.join(vqgan_run[0], "checkpoints", "ckpt-280")
+    frozen, _ = load_vqgan(config.vqgan, checkpoint)
+    model = str(tmp_path / "model")
+    model_dir.save(model, config, model_dir.build(config, {"vqgan": frozen}))
+    with pytest.raises(ValueError, match="no large decoder"):
+        model_dir.load(model, decoder="large")
+    _main(_command("vqgan", str(tmp_path / "large"), image_folder,
+                   "--stage", "large_decoder", "--init-from", checkpoint,
+                   "--num-steps", "4", "--checkpoint-every", "2",
+                   "--steps-per-call", "1", "--disc-start", "0",
+                   "--disc-channels", "8", "--model-dir", model))
+    large = MusePipeline.from_pretrained(model, decoder="large",
+                                         precision="fp32")
+    large_vqgan = large.components["vqgan"]
+    assert large_vqgan.config == config.vqgan.large_decoder
+    for part in ("encoder", "quantizer"):
+        for a, b in zip(getattr(large_vqgan, part).weights,
+                        getattr(frozen, part).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert large_vqgan.decoder.count_params() > frozen.decoder.count_params()
+    assert large(["a red square"], seed=0).shape == (1, 16, 16, 3)

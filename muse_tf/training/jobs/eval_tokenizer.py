@@ -10,8 +10,9 @@ halves (the floor), and the codebook's usage
 (`muse_tf.evaluate.tokenizer_report`). The JSON report goes to --output.
 
 The tokenizer is a stage's VQGAN (as the `vqgan` job's --preset and
---stage) from a `vqgan` job's work directory (its latest checkpoint) or
-a model directory (its weights file of that stage). Real images larger
+--stage) from a `vqgan` job's work directory (its latest checkpoint),
+one of its checkpoints (WORKDIR/checkpoints/ckpt-N) or a model directory
+(its weights file of that stage). Real images larger
 than the tokenizer's are area-averaged down to its size, as the `vqgan`
 job shrinks its data; the judge sees every image at the size it learned
 (bilinear when enlarging, e.g. a 32-pixel tokenizer's for the 64-pixel
@@ -49,7 +50,8 @@ def add_arguments(parser):
                         "--stage; default base)")
     parser.add_argument("--workdir", required=True,
                         help="a `vqgan` job's work directory (its latest "
-                        "checkpoint) or a model directory")
+                        "checkpoint), one of its checkpoints "
+                        "(WORKDIR/checkpoints/ckpt-N) or a model directory")
     parser.add_argument("--judge", default=None,
                         help="classifier directory (default: the bundled "
                         "judge of the preset's data)")

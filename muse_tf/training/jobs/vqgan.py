@@ -21,13 +21,13 @@ from muse_tf.models.decoder_growth import grow_decoder
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.precision import building_in
 from muse_tf.presets import get_config
-from muse_tf.training.checkpointing import restore_model
+from muse_tf.training.checkpointing import find_checkpoint, restore_model
 from muse_tf.training.jobs import flags
 from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
 
 # The VQGANs of a preset, by --stage: its base stage's, a cascade's
-# high-res one, and Muse's larger decoder for the latter; each one's
+# high-res one, and Muse's larger decoder for the last of them; each one's
 # component name in a model directory (muse_tf.model_dir).
 STAGES = {"base": "vqgan", "high_res": "high_res_vqgan",
           "large_decoder": model_dir.LARGE_DECODER}
@@ -48,9 +48,13 @@ def load_vqgan(config, path, stage="base"):
     if os.path.exists(weights):
         vqgan.load_weights(weights)
         return vqgan, weights
-    if os.path.exists(path + ".index"):
-        return vqgan, restore_model(vqgan, path, "vqgan")
-    return vqgan, restore_model(vqgan, checkpoint_dir(path), "vqgan")
+    return vqgan, restore_model(vqgan, _run_checkpoints(path), "vqgan")
+
+
+def _run_checkpoints(path):
+    """Where a `vqgan` job's weights are: one of its checkpoints
+    (WORKDIR/checkpoints/ckpt-N), or its work directory's checkpoints."""
+    return path if os.path.exists(path + ".index") else checkpoint_dir(path)
 
 
 def stage_config(preset, preset_name, stage):
@@ -58,15 +62,15 @@ def stage_config(preset, preset_name, stage):
     preset has no such VQGAN."""
     if stage == "base":
         return preset.vqgan
+    if stage == "large_decoder":
+        if preset.last_vqgan.large_decoder is None:
+            raise ValueError(f"--stage large_decoder: preset {preset_name!r} "
+                             "has no large decoder")
+        return preset.last_vqgan.large_decoder
     if getattr(preset, "super_res", None) is None:
         raise ValueError(f"--stage {stage}: preset {preset_name!r} has no "
                          "super-res stage")
-    if stage == "high_res":
-        return preset.super_res.vqgan
-    if preset.super_res.large_decoder_vqgan is None:
-        raise ValueError(f"--stage large_decoder: preset {preset_name!r} "
-                         "has no large decoder")
-    return preset.super_res.large_decoder_vqgan
+    return preset.super_res.vqgan
 
 
 def add_arguments(parser):
@@ -86,16 +90,17 @@ def add_arguments(parser):
     parser.add_argument("--stage", choices=STAGES, default="base",
                         help="which VQGAN of the preset: the base one, the "
                         "high-res one of a cascade, or Muse's larger "
-                        "decoder for it, trained with the high-res "
+                        "decoder for the last of them, trained with its "
                         "encoder and codebook (from --init-from) frozen "
                         "(default base)")
     parser.add_argument("--model-dir", default=None,
                         help="--stage large_decoder: after training, add "
-                        "the VQGAN with the larger decoder to this cascade "
-                        "model directory")
+                        "the VQGAN with the larger decoder to this model "
+                        "directory")
     parser.add_argument("--init-from", default=None,
                         help="weights that start a new run: a work dir "
-                        "(its latest VQGAN and discriminator), or a model "
+                        "(its latest VQGAN and discriminator) or one of its "
+                        "checkpoints (WORKDIR/checkpoints/ckpt-N), or a model "
                         "directory (its vqgan.weights.h5; e.g. the base "
                         "VQGAN to start the high-res one, which has the "
                         "same layers); optimizer state is not taken")
@@ -108,7 +113,7 @@ def run(args):
     config = stage_config(preset, args.preset, args.stage)
     if args.stage == "large_decoder" and not args.init_from:
         raise ValueError("--stage large_decoder needs --init-from (the "
-                         "high-res VQGAN)")
+                         "VQGAN whose decoder it grows)")
 
     # === Data: decoded once, cached, reshuffled each epoch ===
     skipped = SkipCounter()
@@ -136,19 +141,20 @@ def run(args):
     # the loop), else start from --init-from's weights, else scratch.
     if flags.starts_from_init(args):
         weights = os.path.join(args.init_from, "vqgan.weights.h5")
-        init_checkpoints = checkpoint_dir(args.init_from)
+        init_checkpoints = _run_checkpoints(args.init_from)
         if args.stage == "large_decoder":
             # The encoder and codebook carry over (and stay frozen); the
             # larger decoder starts as a grown copy of the trained one, and
             # the discriminator as the trained one's, where a run has it.
-            source, _ = load_vqgan(preset.super_res.vqgan, args.init_from,
-                                   "high_res")
+            source, _ = load_vqgan(
+                preset.last_vqgan, args.init_from,
+                "base" if preset.super_res is None else "high_res")
             for part in ("encoder", "quantizer"):
                 getattr(trainer.vqgan, part).set_weights(
                     getattr(source, part).get_weights())
             grow_decoder(source.decoder, trainer.vqgan.decoder,
                          noise=_GROWTH_NOISE, seed=args.seed)
-            if tf.train.latest_checkpoint(init_checkpoints):
+            if find_checkpoint(init_checkpoints):
                 restore_model(trainer.discriminator, init_checkpoints,
                               "discriminator")
         elif os.path.exists(weights):
