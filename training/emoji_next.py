@@ -5,8 +5,9 @@ over 16x16 tokens), being trained to replace `emoji_128`.
   muse-tf train --config training/emoji_next.py --workdir runs/emoji_next
 
 The tokenizer is measured (`eval-tokenizer`) before the transformer
-trains on its tokens; docs/models/emoji_next.md has its measurements and
-why the model has no 32-px base stage. The perceptual loss on the FID
+trains on its tokens, and its larger decoder after;
+docs/models/emoji_next.md has their measurements and why the model has
+no 32-px base stage. The perceptual loss on the FID
 Inception's features won an A/B on a 32-px tokenizer (from one
 checkpoint, 500 more steps each: the judge kept 28.8% of held-out
 accuracy with it, 19.1% without); the run in progress trained its first
@@ -46,4 +47,16 @@ def steps(shrink):
              num_steps=8000, batch_size=32, checkpoint_every=250,
              keep_checkpoints=0, eval_every=500, sample_every=1000,
              model_dir="{workdir}/model"),
+        # Muse's larger decoder over the same frozen encoder and codes,
+        # grown from the tokenizer's decoder and fine-tuned against its
+        # discriminator (so the adversarial loss is on from the start).
+        step("large_decoder", "vqgan", preset="emoji_next", data=data,
+             stage="large_decoder", init_from=tokenizer,
+             workdir="{workdir}/large_decoder", num_steps=1500,
+             batch_size=16, learning_rate=2e-4, disc_start=0,
+             checkpoint_every=250, sample_every=500, perceptual_weight=0.25,
+             model_dir="{workdir}/model"),
+        step("eval_large_decoder", "eval-tokenizer", preset="emoji_next",
+             stage="large_decoder", workdir="{workdir}/large_decoder",
+             output="{workdir}/large_decoder.json", **judged),
     ]
