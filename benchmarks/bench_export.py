@@ -1,6 +1,6 @@
-"""Export and serving cost of a model's SavedModel, as one JSON line.
+"""Export and serving cost of models' SavedModels, one JSON line each.
 
-Measures, for `--model` (default: the bundled default model):
+Measures, for each `--model` (default: the bundled default model):
   * export_s: `muse_tf.export.export` wall time (tracing and writing);
   * savedmodel_mb: the SavedModel directory's size on disk;
   * per batch size (1 and 4), in a fresh process as a newly started server
@@ -11,8 +11,11 @@ Measures, for `--model` (default: the bundled default model):
   * python_warm_s: the same warm call through the Python pipeline in this
     process (prompt in -> uint8 images -> PNG), which runs the same
     compiled loop, so served/python should be about 1.
+With several models, a last line gives each one's warm served latency
+over the first's, measured in the same run.
 
   python benchmarks/bench_export.py
+  python benchmarks/bench_export.py --model emoji_128 runs/emoji_next/model
 """
 
 import argparse
@@ -69,23 +72,35 @@ def _dir_mb(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="bundled model name or model directory")
+    parser.add_argument("--model", nargs="+", default=[DEFAULT_MODEL],
+                        help="bundled model names or model directories")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    results = [measure(model, args.repeats) for model in args.model]
+    if len(results) > 1:
+        first = results[0]
+        print(json.dumps({"warm_s_over_first": {
+            r["model"]: {f"batch{b}": round(r[f"warm_s_batch{b}"]
+                                            / first[f"warm_s_batch{b}"], 3)
+                         for b in (1, 4)}
+            for r in results}}))
 
+
+def measure(model, repeats):
+    """Exports `model` and measures it (the module docstring); prints and
+    returns the measurements."""
     import tensorflow as tf
 
     import muse_tf
     from muse_tf.export import export
 
-    pipe = muse_tf.load_pipeline(args.model)
+    pipe = muse_tf.load_pipeline(model)
     sampler = pipe.config.sampler
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "muse", "1")
         start = time.perf_counter()
         export(pipe, path)
-        result = {"model": args.model,
+        result = {"model": model,
                   "export_s": time.perf_counter() - start,
                   "savedmodel_mb": _dir_mb(path),
                   "num_steps": sampler.num_steps,
@@ -98,7 +113,7 @@ def main(argv=None):
                  stage.sampler.guidance_scale))}})
         for batch in (1, 4):
             served = subprocess.run(
-                [sys.executable, "-c", _SERVE, path, str(args.repeats),
+                [sys.executable, "-c", _SERVE, path, str(repeats),
                  str(batch), settings], stdout=subprocess.PIPE, text=True,
                 check=True)
             for key, value in json.loads(
@@ -113,9 +128,10 @@ def main(argv=None):
 
             python_call()
             result[f"python_warm_s_batch{batch}"] = statistics.median(
-                python_call() for _ in range(args.repeats))
+                python_call() for _ in range(repeats))
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v
                       for k, v in result.items()}))
+    return result
 
 
 if __name__ == "__main__":
