@@ -5,7 +5,9 @@ A source is named by a spec string (the training scripts' `--data`):
   tfds:NAME[/CONFIG][:SPLIT]   a TFDS dataset; the image and caption
                                features are named by `image_key` and
                                `caption_key` (a caption sequence gives one
-                               example per caption).
+                               example per caption, or with
+                               `per_caption=False` one per image, with its
+                               first caption).
   folder:DIR                   image files in DIR and their captions in
                                DIR/captions.jsonl (lines {"file": ...,
                                "caption": ...}) or DIR/captions.csv (header
@@ -254,9 +256,11 @@ def tfrecord_source(pattern, size, counter, bracket=""):
 
 
 def tfds_source(name, split, size, data_dir=None, image_key="image",
-                caption_key="caption"):
+                caption_key="caption", per_caption=True):
     """{"image", "caption"} from a TFDS dataset (decoded by TFDS); `split`
-    in TFDS's syntax, slices included."""
+    in TFDS's syntax, slices included. An image with several captions is
+    one example per caption, or with `per_caption=False` one example (its
+    first caption): what a tokenizer, which sees only images, trains on."""
     try:
         ds = tfds.load(name, split=split, data_dir=data_dir)
     except AssertionError as e:  # TFDS's "Manual directory ... is empty".
@@ -271,6 +275,8 @@ def tfds_source(name, split, size, data_dir=None, image_key="image",
         captions = ex[caption_key]
         if captions.shape.rank == 0:
             captions = captions[None]
+        if not per_caption:
+            captions = captions[:1]
         count = tf.shape(captions)[0]
         image = resize_and_centre_crop(ex[image_key], size)
         return tf.data.Dataset.from_tensor_slices({
@@ -329,16 +335,17 @@ def source_signature(spec, data_dir=None):
 
 
 def load_source(spec, size, counter=None, data_dir=None, image_key="image",
-                caption_key="caption"):
+                caption_key="caption", per_caption=True):
     """The dataset a spec string names (see the module docstring); a
     ValueError naming the spec, on one line, if the source cannot read
-    it."""
+    it. `per_caption`: as `tfds_source`'s (the other sources have one
+    caption per image)."""
     with _naming(spec):
         kind, rest, bracket = _split_spec(spec)
         if kind == "tfds":
             name, _, split = rest.partition(":")
             return tfds_source(name, (split or "train") + bracket, size,
-                               data_dir, image_key, caption_key)
+                               data_dir, image_key, caption_key, per_caption)
         if kind == "fashion_mnist":
             if size != fashion_mnist.IMAGE_SIZE:
                 raise ValueError(f"Fashion-MNIST images are "

@@ -99,6 +99,14 @@ def test_tfds_source_gives_one_example_per_caption(sample_data_dir):
     assert examples and len(examples) % 5 == 0  # Five captions per image.
     assert all(image.shape == (SIZE, SIZE, 3) for image, _ in examples)
     assert "Style" not in examples[0][1]  # Real captions, formatted.
+    per_image = _read_all(sources.load_source(
+        "tfds:emoji_captions/sample:test", SIZE, data_dir=sample_data_dir,
+        caption_key="captions", per_caption=False))
+    assert len(per_image) * 5 == len(examples)
+    for (image, caption), (first_image, first_caption) in zip(
+            per_image, examples[::5]):
+        np.testing.assert_array_equal(image, first_image)
+        assert caption == first_caption
 
 
 def test_tfds_source_with_an_unknown_feature_is_a_value_error(

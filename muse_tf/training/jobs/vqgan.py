@@ -115,11 +115,13 @@ def run(args):
         raise ValueError("--stage large_decoder needs --init-from (the "
                          "VQGAN whose decoder it grows)")
 
-    # === Data: decoded once, cached, reshuffled each epoch ===
+    # === Data: each image once (not once per caption), decoded once,
+    # cached, reshuffled each epoch ===
     skipped = SkipCounter()
     images = load_source(args.data, config.image_size, skipped,
-                         args.data_dir, args.image_key, args.caption_key
-                         ).map(lambda ex: ex["image"]).cache()
+                         args.data_dir, args.image_key, args.caption_key,
+                         per_caption=False).map(lambda ex: ex["image"]
+                                                ).cache()
     num_images = stream.count_examples(images)
     print(f"{num_images} images ({skipped.skipped} unreadable, skipped)")
 
