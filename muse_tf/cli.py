@@ -255,6 +255,14 @@ def _add_generation_arguments(parser, defaults_from, num_steps=True):
                         "null class)")
 
 
+def _add_decoder_argument(parser):
+    parser.add_argument("--decoder", choices=["base", "large"],
+                        default="base",
+                        help="the last VQGAN's decoder: its base one or "
+                        "Muse's fine-tuned larger one, where the model has "
+                        "it (default base)")
+
+
 def _add_pipeline_arguments(parser, num_steps=True):
     """Options of the subcommands that run a model in this process
     (`num_steps=False`: no base decoding steps to set, as in editing)."""
@@ -263,11 +271,7 @@ def _add_pipeline_arguments(parser, num_steps=True):
                         help=f"bundled model name ({', '.join(BUNDLED_MODELS)}"
                         f") or model directory (default: {DEFAULT_MODEL})")
     add_precision_argument(parser, "the model's computation")
-    parser.add_argument("--decoder", choices=["base", "large"],
-                        default="base",
-                        help="the last VQGAN's decoder: its base one or "
-                        "Muse's fine-tuned larger one, where the model has "
-                        "it (default base)")
+    _add_decoder_argument(parser)
     parser.add_argument("--super-res-steps", type=int, default=None,
                         help="decoding steps of a cascade's super-res stage "
                         "(default: the model's config)")
@@ -294,7 +298,8 @@ def _evaluate(args):
     from muse_tf import quality
 
     judge, real = quality.judge_and_real(args.model, args.judge, args.real)
-    pipe = muse_tf.load_pipeline(args.model, precision=args.precision)
+    pipe = muse_tf.load_pipeline(args.model, precision=args.precision,
+                                 decoder=args.decoder)
     print(pipe.precision)
     changes = {k: v for k, v in (("schedule", args.schedule),
                                  ("guidance_schedule", args.guidance_schedule),
@@ -309,7 +314,7 @@ def _evaluate(args):
         data_dir=args.data_dir, real_train=args.real_train,
         train_images=args.train_images, num_steps=args.num_steps,
         guidance_scale=args.guidance_scale)
-    report = {"model": args.model, **report}
+    report = {"model": args.model, "decoder": args.decoder, **report}
     with open(args.output, "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: v for k, v in report.items()
@@ -429,6 +434,7 @@ def build_parser():
     evl.add_argument("--batch-size", type=int, default=32)
     evl.add_argument("--seed", type=int, default=0)
     add_precision_argument(evl, "the generation")
+    _add_decoder_argument(evl)
     _add_decoding_arguments(evl, "the model's config")
     evl.add_argument("--schedule", default=None, choices=SCHEDULES,
                      help="(base) mask schedule (default: the model's "

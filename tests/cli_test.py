@@ -130,6 +130,15 @@ def test_every_verb_takes_class_names_or_ids_for_a_class_model(tmp_path,
         assert message in capsys.readouterr().err
 
 
+
+def test_eval_of_a_model_without_a_large_decoder_asked_for_one_is_an_error(
+        capsys):
+    assert cli.main(["eval", "--model", "fashion_32", "--decoder",
+                     "large"]) == 2
+    assert "has no large decoder for its last VQGAN (vqgan)" in (
+        capsys.readouterr().err)
+
+
 # Quiet start-up (muse_tf/logs.py): TensorFlow's C++ log shows only with
 # --verbose. It is written on TensorFlow's first import, so the commands
 # run in processes of their own.
