@@ -224,6 +224,12 @@ def load(name_or_dir=None, stages=None, decoder="base"):
             raise ValueError(f"{directory} has no large decoder for its "
                              f"last VQGAN ({last_vqgan(config)})")
         entries = {**entries, last_vqgan(config): entries[LARGE_DECODER]}
+    missing = [name for name in wanted if name not in entries]
+    if missing:
+        raise ValueError(
+            f"{directory} has no {', '.join(missing)}" + (
+                ' (it was saved with its larger decoder in place: load it '
+                'with decoder="large")' if LARGE_DECODER in entries else ""))
     return config, {name: _load_component(directory, entries[name])
                     for name in wanted}
 

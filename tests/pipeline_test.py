@@ -56,6 +56,24 @@ def test_save_and_load_gives_the_same_tokens(tiny_pipeline, tmp_path):
         tiny_pipeline.tokens(["a ladybug"], seed=2, num_steps=3))
 
 
+def test_a_pipeline_with_its_larger_decoder_saves_and_loads_with_it(
+        tiny_pipeline, tmp_path):
+    from muse_tf.models.vqgan import VQGAN
+    config = tiny_pipeline.config
+    large = MusePipeline(
+        config, {**tiny_pipeline.components,
+                 "vqgan": VQGAN(config.vqgan.large_decoder, name="vqgan")},
+        tiny_pipeline.conditioner, precision="fp32")
+    large.save(str(tmp_path))
+    with pytest.raises(ValueError, match='load it with decoder="large"'):
+        MusePipeline.from_pretrained(str(tmp_path))
+    loaded = MusePipeline.from_pretrained(str(tmp_path), decoder="large",
+                                          precision="fp32")
+    tokens = loaded.tokens(["a ladybug"], seed=2, num_steps=3)
+    np.testing.assert_array_equal(
+        loaded.decode(tokens), large.decode(tokens))
+
+
 @pytest.mark.slow
 def test_bundled_cascade_has_both_decoders_and_emoji_64_is_its_base():
     pipe = MusePipeline.from_pretrained()
