@@ -231,8 +231,8 @@ def test_large_decoder_of_a_one_stage_model_grows_from_one_checkpoint(
         vqgan_run, image_folder, tmp_path):
     """Muse's larger decoder for the only VQGAN of a one-stage model: grown
     from one checkpoint of a run (not its latest), trained with that
-    encoder and codebook frozen, and drawing the pixels with
-    `decoder="large"`."""
+    encoder and codebook frozen, and loaded in its place with
+    `decoder="large"` (tests/pipeline_test.py draws with one)."""
     config = get_config("tiny")
     checkpoint = os.path.join(vqgan_run[0], "checkpoints", "ckpt-280")
     frozen, _ = load_vqgan(config.vqgan, checkpoint)
@@ -245,13 +245,11 @@ def test_large_decoder_of_a_one_stage_model_grows_from_one_checkpoint(
                    "--num-steps", "4", "--checkpoint-every", "2",
                    "--steps-per-call", "1", "--disc-start", "0",
                    "--disc-channels", "8", "--model-dir", model))
-    large = MusePipeline.from_pretrained(model, decoder="large",
-                                         precision="fp32")
-    large_vqgan = large.components["vqgan"]
+    _, large = model_dir.load(model, decoder="large")
+    large_vqgan = large["vqgan"]
     assert large_vqgan.config == config.vqgan.large_decoder
     for part in ("encoder", "quantizer"):
         for a, b in zip(getattr(large_vqgan, part).weights,
                         getattr(frozen, part).weights):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert large_vqgan.decoder.count_params() > frozen.decoder.count_params()
-    assert large(["a red square"], seed=0).shape == (1, 16, 16, 3)
