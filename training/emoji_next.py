@@ -41,7 +41,8 @@ def steps(shrink):
         # Every checkpoint kept, for the offline EMA; the masked-token
         # accuracy on fixed training tokens says when it has learned what
         # it can. 8,000 steps of 32 (six passes over the 42,595 captions)
-        # take about 4.6 hours on two cores in bf16 (benchmarks/README.md).
+        # take about 6 hours on two cores in bf16 (2.65-3.0 s a step with
+        # the shards read and shuffled; docs/models/emoji_next.md).
         step("transformer", "transformer", preset="emoji_next", data=data,
              vqgan=tokenizer, workdir="{workdir}/transformer",
              num_steps=8000, batch_size=32, checkpoint_every=250,

@@ -18,12 +18,16 @@ def model_variables(model):
     return variables
 
 
+def is_checkpoint(path):
+    """Whether `path` is one checkpoint's prefix (DIR/ckpt-N), not a
+    directory (local or remote, as TensorFlow's file system reads it)."""
+    return tf.io.gfile.exists(path + ".index")
+
+
 def find_checkpoint(path):
-    """The checkpoint `path` names: one checkpoint's prefix (DIR/ckpt-N) as
-    it is, or a directory's latest one; None if there is none."""
-    if tf.io.gfile.exists(path + ".index"):
-        return path
-    return tf.train.latest_checkpoint(path)
+    """The checkpoint `path` names: one checkpoint's prefix as it is, or a
+    directory's latest one; None if there is none."""
+    return path if is_checkpoint(path) else tf.train.latest_checkpoint(path)
 
 
 def restore_model(model, checkpoint, key):

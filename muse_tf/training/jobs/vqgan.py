@@ -21,7 +21,11 @@ from muse_tf.models.decoder_growth import grow_decoder
 from muse_tf.models.vqgan import VQGAN
 from muse_tf.precision import building_in
 from muse_tf.presets import get_config
-from muse_tf.training.checkpointing import find_checkpoint, restore_model
+from muse_tf.training.checkpointing import (
+    find_checkpoint,
+    is_checkpoint,
+    restore_model,
+)
 from muse_tf.training.jobs import flags
 from muse_tf.training.loop import checkpoint_dir
 from muse_tf.training.vqgan_trainer import VQGANTrainConfig, VQGANTrainer
@@ -54,7 +58,7 @@ def load_vqgan(config, path, stage="base"):
 def _run_checkpoints(path):
     """Where a `vqgan` job's weights are: one of its checkpoints
     (WORKDIR/checkpoints/ckpt-N), or its work directory's checkpoints."""
-    return path if os.path.exists(path + ".index") else checkpoint_dir(path)
+    return path if is_checkpoint(path) else checkpoint_dir(path)
 
 
 def stage_config(preset, preset_name, stage):
