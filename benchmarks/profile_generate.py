@@ -1,4 +1,4 @@
-"""Where a decoding loop's time goes, by XLA op, from a profiler trace.
+"""Where a decoding loop's time goes, by op, from a profiler trace.
 
 Compiles the loop of `bench_generate.py` (same flags), runs it once under
 the TensorFlow profiler with XLA's per-op trace events on
@@ -7,7 +7,10 @@ by kind (HLO op name without its number: `MatMul` are the Dense layers,
 `dot` the attention einsums and MultiHeadAttention projections, `*_fusion`
 fused element-wise work, `wrapped_reduce-window` reductions such as layer
 norm moments and softmax sums, `TopKV2` the sampler's argsorts) as a share
-of the profiled loop. Per-op trace
+of the profiled loop. With `--precision bf16` the loop is a TensorFlow
+graph and its events are TensorFlow ops (`_MklNativeFusedMatMul` the
+Dense layers, `_MklBatchMatMulV2` the attention projections,
+`_MklEinsum` the attention products). Per-op trace
 events add overhead, so the profiled loop is slower than
 `bench_generate.py`'s; the shares are what the table is for. The trace
 stays in --logdir for TensorBoard's profile plugin (pip install
@@ -33,11 +36,15 @@ import tensorflow as tf
 from bench_generate import add_config_arguments, random_loop
 from xprof.convert import raw_to_tool_data
 
+from muse_tf.precision import choose
+
 # Trace events that enclose others (the call, the executable, thread-pool
 # regions) rather than being one op's own work.
 _ENCLOSING = re.compile(r"^(end: |ThreadpoolListener|ThunkExecutor|"
                         r"SlinkyThreadPool|CpuExecutable|BlockUntilReady|"
-                        r"Eager|TFE_|__inference|generate_tokens|while$)")
+                        r"Eager|TFE_|__inference|generate_tokens|while$|"
+                        r"ExecutorState::|KernelAndDeviceFunc::|traced$|"
+                        r"FunctionRun$|ParallelFor$)")
 
 
 def op_times(logdir):
@@ -62,9 +69,12 @@ def main():
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--logdir", default="runs/profile_generate")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                        help="bf16: the loop as a graph of oneDNN kernels, "
+                        "its trace events TensorFlow ops")
     args = parser.parse_args()
 
-    _, call = random_loop(args)
+    _, call = random_loop(args, precision=choose(args.precision))
     call()  # Compiles outside the trace.
     tf.profiler.experimental.start(args.logdir)
     call()
