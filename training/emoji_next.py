@@ -10,8 +10,11 @@ docs/models/emoji_next.md has their measurements and why the model has
 no 32-px base stage. The perceptual loss on the FID
 Inception's features won an A/B on a 32-px tokenizer (from one
 checkpoint, 500 more steps each: the judge kept 28.8% of held-out
-accuracy with it, 19.1% without); the run in progress trained its first
-750 steps without it, as the 64-px stage of a cascade (the same VQGAN).
+accuracy with it, 19.1% without).
+
+training/checkpoints/emoji_next holds the tokenizer and the transformer's
+latest checkpoint, to go on from them on a machine without the runs (the
+card says how).
 """
 
 from muse_tf.training.recipe import step
@@ -22,7 +25,7 @@ def steps(shrink):
             else "tfds:emoji_captions")
     # 4,000 steps: an earlier run of this tokenizer kept as much of the
     # judge's accuracy at step 3,250 as at 6,500 (docs/models/emoji_next.md);
-    # its last 1,000 steps with the discriminator, for sharper edges.
+    # the last 1,000 with the discriminator.
     vqgan = {"preset": "emoji_next", "data": data, "num_steps": 4000,
              "batch_size": 16, "learning_rate": 5e-4, "disc_start": 3000,
              "checkpoint_every": 250, "keep_checkpoints": 0,
@@ -46,7 +49,7 @@ def steps(shrink):
         # accuracy on fixed training tokens says how far it has learned.
         # 6,000 steps of 32 (4.5 passes over the 42,595 captions), what the
         # compute budget leaves after the tokenizer: about 4.5 hours on two
-        # cores in bf16 (2.65-3.0 s a step with the shards read and
+        # cores in bf16 (2.5-3.1 s a step with the shards read and
         # shuffled; docs/models/emoji_next.md).
         step("transformer", "transformer", preset="emoji_next", data=data,
              vqgan=tokenizer, workdir="{workdir}/transformer",
