@@ -10,7 +10,8 @@ of the forward's matrix products alone at its own shape: the forward's
 GFLOP/s if nothing but its matmuls took time; its gap to the 2048² peak
 is what TensorFlow's kernels lose on the model's own shapes. The forward
 timed is a decoding step's: `logits_from_memory` against an attention
-memory computed before, with `bench_generate.py`'s hand FLOP count. Prints one JSON line.
+memory computed before, with `bench_generate.py`'s hand FLOP count.
+Prints one JSON line.
 
   python benchmarks/bench_forward.py                      # SMALL
   python benchmarks/bench_forward.py --hidden 512 --depth 8 --heads 8 --codebook 8192
@@ -66,11 +67,12 @@ def forward_matmuls(args, batch):
 def matmul_ceiling(args, dtype, repeats):
     """(GFLOP/s, seconds, {shape: GFLOP/s}) of the forward's matmuls
     alone, each shape timed on its own (bf16 as a graph, fp32 under XLA:
-    each one's better mode) and in the faster of its two layouts (rows as one matrix, or as
-    [sequences, length], as Keras' EinsumDense runs them): the most the
-    forward can reach with TensorFlow's kernels if everything else in it
-    were free. Each time is less an empty call's (the function's own
-    overhead, a tenth of a millisecond, which the forward pays once)."""
+    each one's better mode) and in the faster of its two layouts (rows
+    as one matrix, or as [sequences, length], as Keras' EinsumDense runs
+    them): the most the forward can reach with TensorFlow's kernels if
+    everything else in it were free. Each time is less an empty call's
+    (the function's own overhead, a tenth of a millisecond, which the
+    forward pays once)."""
     flops = seconds = 0.0
     by_shape = {}
     sequences = 2 * args.batch

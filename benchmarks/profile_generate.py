@@ -69,7 +69,8 @@ def main():
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--logdir", default="runs/profile_generate")
     parser.add_argument("--top", type=int, default=15)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+    parser.add_argument("--precision", default="fp32",
+                        choices=["fp32", "bf16"],
                         help="bf16: the loop as a graph of oneDNN kernels, "
                         "its trace events TensorFlow ops")
     args = parser.parse_args()
