@@ -101,9 +101,11 @@ def test_perceptual_loss_is_zero_on_equal_images_and_grows_with_damage():
     images = tf.image.resize(coarse, [32, 32], method="nearest")
     noisy = images + rng.normal(0, 0.02, images.shape).astype(np.float32)
     blurred = tf.image.resize(tf.image.resize(images, [8, 8]), [32, 32])
-    assert float(perceptual(images, images)) == 0.0
-    assert 0 < float(perceptual(images, noisy)) < float(
-        perceptual(images, blurred))
+    slightly = float(perceptual(images, noisy))
+    # Zero up to float32 rounding: oneDNN may round the two copies of one
+    # image differently in one batch (2.9e-14 on an AVX2-only CPU).
+    assert float(perceptual(images, images)) < 1e-6 * slightly
+    assert 0 < slightly < float(perceptual(images, blurred))
 
 
 @pytest.mark.slow
